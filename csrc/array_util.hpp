@@ -1,0 +1,24 @@
+// Small helpers shared by the bindings: owning NumPy arrays returned to Python.
+#pragma once
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstddef>
+#include <initializer_list>
+
+namespace hwnn {
+
+namespace nb = nanobind;
+
+// A C-contiguous NumPy array that owns a fresh zeroed buffer; data() is writable.
+template <typename T>
+nb::ndarray<nb::numpy, T> new_array(std::initializer_list<std::size_t> shape) {
+  std::size_t n = 1;
+  for (std::size_t s : shape) n *= s;
+  T *data = new T[n == 0 ? 1 : n]();
+  nb::capsule owner(data, [](void *p) noexcept { delete[] static_cast<T *>(p); });
+  return nb::ndarray<nb::numpy, T>(data, shape, owner);
+}
+
+}  // namespace hwnn

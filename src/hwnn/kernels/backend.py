@@ -1,0 +1,63 @@
+"""Choosing between the native C++ core and its pure-NumPy twin.
+
+``HWNN_KERNELS=native`` demands the compiled ``hwnn._core`` and fails loudly when it is
+missing; ``HWNN_KERNELS=reference`` forces the NumPy twin; unset (or ``auto``) uses the
+native core when it is built. This mirrors coverage.py's CTracer/PyTracer choice.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from hwnn.errors import ConfigError, NativeUnavailableError
+
+BUILD_HINT = (
+    "build it with `make test` (or `.venv/bin/pip install -e .` from the repository root); "
+    "it needs a C++17 compiler and CMake, or set HWNN_KERNELS=reference to use the NumPy twin"
+)
+
+_CHOICES = ("auto", "native", "reference")
+
+
+def native_module() -> ModuleType | None:
+    """The compiled extension, or None when it is not built."""
+    try:
+        from hwnn import _core
+    except ImportError:
+        return None
+    return _core
+
+
+def requested() -> str:
+    choice = os.environ.get("HWNN_KERNELS", "auto").strip().lower() or "auto"
+    if choice not in _CHOICES:
+        raise ConfigError(
+            f"HWNN_KERNELS={choice!r} is not a kernel choice: use one of {', '.join(_CHOICES)}"
+        )
+    return choice
+
+
+def use_native() -> bool:
+    """True when kernels should run natively; raises if native is demanded but absent."""
+    choice = requested()
+    if choice == "reference":
+        return False
+    core = native_module()
+    if core is None and choice == "native":
+        raise NativeUnavailableError(f"HWNN_KERNELS=native but hwnn._core is not built: {BUILD_HINT}")
+    return core is not None
+
+
+def describe() -> dict:
+    """What ``hwnn info`` reports about the native core."""
+    core = native_module()
+    if core is None:
+        return {"native": False, "kernels": "reference", "cpu_features": {}, "paths": {}}
+    return {
+        "native": True,
+        "kernels": "native" if use_native() else "reference",
+        "cpu_features": dict(core.cpu_features()),
+        "paths": dict(core.kernel_paths()),
+        "openmp": bool(core.openmp),
+    }

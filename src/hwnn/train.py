@@ -1,0 +1,99 @@
+"""Training and evaluation, deterministic for a seed.
+
+Minimises cross-entropy with Adam (Kingma & Ba 2015) or SGD with momentum 0.9. The seed
+fixes initialisation (``models.build``) and the order of mini-batches (a private
+``torch.Generator``), so two runs with one seed give the same weights. Wall time of the
+training loop is the deck's "training time" metric.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from hwnn.config import TrainConfig
+from hwnn.data import Dataset
+from hwnn.results import TrainResult
+
+# progress(epoch_done, epochs_total, loss)
+Progress = Callable[[int, int, float], None]
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class predictions (argmax of the logits) for a NumPy batch."""
+    model.eval()
+    out = []
+    for start in range(0, len(x), batch_size):
+        logits = model(torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])))
+        out.append(logits.argmax(dim=1).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy in [0, 1]."""
+    return float((predict(model, x) == y).mean()) if len(y) else float("nan")
+
+
+def fit(
+    model: nn.Module,
+    data: Dataset,
+    config: TrainConfig,
+    progress: Progress | None = None,
+    step_hook: Callable[[nn.Module], None] | None = None,
+) -> TrainResult:
+    """Trains ``model`` in place and returns its learning curve and training time.
+
+    ``train_time_s`` counts the optimisation loop only, not the per-epoch evaluation.
+
+    ``step_hook`` runs after every optimizer step (quantizers use it to clip shadow weights).
+    """
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    x = torch.from_numpy(data.x_train)
+    y = torch.from_numpy(data.y_train)
+    optimizer = make_optimizer(model, config)
+    loss_fn = nn.CrossEntropyLoss()
+    losses, accuracies = [], []
+    train_time = 0.0
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(y), generator=gen)
+        total, count = 0.0, 0
+        for i in range(0, len(y), config.batch_size):
+            idx = order[i : i + config.batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+            if step_hook is not None:
+                step_hook(model)
+            total += float(loss) * len(idx)
+            count += len(idx)
+        train_time += time.perf_counter() - start
+        losses.append(total / count)
+        accuracies.append(evaluate(model, data.x_test, data.y_test))
+        if progress is not None:
+            progress(epoch + 1, config.epochs, losses[-1])
+    return TrainResult(
+        accuracy=accuracies[-1],
+        train_accuracy=evaluate(model, data.x_train, data.y_train),
+        train_time_s=train_time,
+        epochs=config.epochs,
+        loss_per_epoch=losses,
+        accuracy_per_epoch=accuracies,
+        optimizer=config.optimizer,
+        seed=config.seed,
+    )
