@@ -3,9 +3,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hwnn-installed
+# SCALE-Sim 3.0.0 lives in its own venv (it needs numpy<2.4); tests cross-check against it.
+SCALESIM_VENV ?= .venv-scalesim
+SCALESIM_STAMP := $(SCALESIM_VENV)/.installed
 BUILD_INPUTS := pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.hpp)
 
-.PHONY: run test install lint sanitize bench clean
+.PHONY: run test install lint sanitize bench clean scalesim
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,13 +20,20 @@ $(STAMP): $(BUILD_INPUTS) | $(PY)
 
 install: $(STAMP)
 
+$(SCALESIM_STAMP):
+	python3 -m venv $(SCALESIM_VENV)
+	$(SCALESIM_VENV)/bin/pip install --quiet scalesim==3.0.0 'numpy<2.4'
+	touch $@
+
+scalesim: $(SCALESIM_STAMP)
+
 run: install
 	$(VENV)/bin/hwnn study
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 
-test: install lint
+test: install lint scalesim
 	$(VENV)/bin/python -m pytest
 
 clean:

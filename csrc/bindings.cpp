@@ -1,84 +1,9 @@
-// The hwnn._core extension: thin nanobind wrappers. Argument checks that need a
-// friendly message live on the Python side (hwnn.kernels); these only enforce types.
-#include <nanobind/nanobind.h>
-#include <nanobind/ndarray.h>
-#include <nanobind/stl/string.h>
-
-#include <stdexcept>
-
-#include "array_util.hpp"
-#include "bitpack.hpp"
-#include "cpu_features.hpp"
-
-namespace nb = nanobind;
-using namespace nb::literals;
-
-using FloatMatrix = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
-using WordMatrix = nb::ndarray<const std::uint64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
-
-static nb::ndarray<nb::numpy, std::uint64_t> pack(FloatMatrix x, bool reference) {
-  const std::size_t rows = x.shape(0), k = x.shape(1);
-  auto out = hwnn::new_array<std::uint64_t>({rows, hwnn::words_for(k)});
-  {
-    nb::gil_scoped_release release;
-    if (reference)
-      hwnn::pack_signs_reference(x.data(), rows, k, out.data());
-    else
-      hwnn::pack_signs(x.data(), rows, k, out.data());
-  }
-  return out;
-}
-
-// Row-wise dot products: out[i] = dot(a[i], b[i]) over the true length k.
-static nb::ndarray<nb::numpy, std::int64_t> dot(WordMatrix a, WordMatrix b, std::size_t k,
-                                                bool reference) {
-  const std::size_t rows = a.shape(0), words = hwnn::words_for(k);
-  if (b.shape(0) != rows || a.shape(1) != words || b.shape(1) != words)
-    throw std::invalid_argument("binary_dot: operands must both be [rows, ceil(k / 64)] words");
-  auto out = hwnn::new_array<std::int64_t>({rows});
-  nb::gil_scoped_release release;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::uint64_t *ar = a.data() + r * words, *br = b.data() + r * words;
-    out.data()[r] = reference ? hwnn::binary_dot_reference(ar, br, k) : hwnn::binary_dot(ar, br, k);
-  }
-  return out;
-}
-
-static nb::dict features() {
-  const auto &f = hwnn::cpu_features();
-  nb::dict d;
-  d["popcnt"] = f.popcnt;
-  d["avx2"] = f.avx2;
-  d["fma"] = f.fma;
-  d["avx512f"] = f.avx512f;
-  d["avx512bw"] = f.avx512bw;
-  d["avx512vpopcntdq"] = f.avx512vpopcntdq;
-  d["avx512vnni"] = f.avx512vnni;
-  return d;
-}
-
-static nb::dict paths() {
-  nb::dict d;
-  d["pack_signs"] = hwnn::pack_signs_path();
-  d["binary_dot"] = hwnn::binary_dot_path();
-  return d;
-}
+// The hwnn._core extension. Argument checks that need a friendly message live on the
+// Python side (hwnn.kernels); the bindings only enforce dtypes and shapes.
+#include "bindings.hpp"
 
 NB_MODULE(_core, m) {
   m.doc() = "hwnn native kernels (C++17). Every kernel has a *_reference twin.";
-  m.def("pack_signs", [](FloatMatrix x) { return pack(x, false); }, "x"_a);
-  m.def("pack_signs_reference", [](FloatMatrix x) { return pack(x, true); }, "x"_a);
-  m.def("binary_dot", [](WordMatrix a, WordMatrix b, std::size_t k) { return dot(a, b, k, false); },
-        "a"_a, "b"_a, "k"_a);
-  m.def("binary_dot_reference",
-        [](WordMatrix a, WordMatrix b, std::size_t k) { return dot(a, b, k, true); }, "a"_a,
-        "b"_a, "k"_a);
-  m.def("cpu_features", &features);
-  m.def("kernel_paths", &paths);
-  m.def("max_threads", &hwnn::max_threads);
-#ifdef HWNN_HAVE_OPENMP
-  m.attr("openmp") = true;
-#else
-  m.attr("openmp") = false;
-#endif
+  hwnn::bind_cpu_features(m);
+  hwnn::bind_bitpack(m);
 }

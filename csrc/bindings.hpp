@@ -1,0 +1,9 @@
+// Each concept binds its own functions in bind_<concept>.cpp; bindings.cpp calls them all.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+namespace hwnn {
+void bind_cpu_features(nanobind::module_ &m);
+void bind_bitpack(nanobind::module_ &m);
+}  // namespace hwnn
