@@ -80,7 +80,12 @@ def digits(seed: int = 0) -> Dataset:
 
 
 def _find(folder: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    for name in (
+        stem,
+        stem + ".gz",
+        stem.replace("-idx", ".idx"),
+        stem.replace("-idx", ".idx") + ".gz",
+    ):
         if (folder / name).is_file():
             return folder / name
     return None
@@ -104,7 +109,9 @@ def _read_pair(folder: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
             "labels: the two files do not belong together"
         )
     if labels.max() > 9 or labels.min() < 0:
-        raise DataError(f"{labels_path}: labels must be digits 0..9, found {labels.min()}..{labels.max()}")
+        raise DataError(
+            f"{labels_path}: labels must be digits 0..9, found {labels.min()}..{labels.max()}"
+        )
     x = (images.astype(np.float32) / 255.0)[:, None, :, :]
     return x, labels.astype(np.int64)
 
@@ -124,7 +131,12 @@ def mnist(data_dir: str | Path | None, seed: int = 0) -> Dataset:
     train = T10K_TRAIN if len(y_te) == 10000 else 0.8
     x_tr, x_te, y_tr, y_te = _split(x_te, y_te, train, seed)
     return Dataset(
-        "mnist", x_tr, y_tr, x_te, y_te, 10,
+        "mnist",
+        x_tr,
+        y_tr,
+        x_te,
+        y_te,
+        10,
         f"t10k only: stratified {len(y_tr)}/{len(y_te)}, seed {seed}",
     )
 
@@ -140,6 +152,11 @@ def synthetic(
     x = np.clip(x, 0.0, 1.0).astype(np.float32)
     n_train = max(1, int(round(samples * 0.8)))
     return Dataset(
-        "synthetic", x[:n_train], y[:n_train], x[n_train:], y[n_train:], classes,
+        "synthetic",
+        x[:n_train],
+        y[:n_train],
+        x[n_train:],
+        y[n_train:],
+        classes,
         f"random 80/20, seed {seed}",
     )

@@ -70,8 +70,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if body != expected:
         what = "truncated" if body < expected else "longer than its header says"
         raise DataError(
-            f"{path}: file is {what}: dimensions {dims} need {expected} bytes of data, "
-            f"found {body}"
+            f"{path}: file is {what}: dimensions {dims} need {expected} bytes of data, found {body}"
         )
     values = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return values.astype(dtype.newbyteorder("="))

@@ -80,7 +80,7 @@ def fit(
             optimizer.step()
             if step_hook is not None:
                 step_hook(model)
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             count += len(idx)
         train_time += time.perf_counter() - start
         losses.append(total / count)

@@ -1,0 +1,5 @@
+"""``python -m hwnn`` runs the CLI."""
+
+from hwnn.cli import main
+
+main()

@@ -1,0 +1,236 @@
+"""The ``hwnn`` command line: a thin layer over the Python API (typer + rich).
+
+Results go to stdout (a rich table, or JSON with ``--json``); progress and errors go to
+stderr. Bad input ends with one message naming the problem and exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import typer
+
+from hwnn import __version__
+from hwnn.commands.common import emit_json, err, guarded, out, progress, table
+from hwnn.config import DataConfig, StudyConfig, TrainConfig
+
+app = typer.Typer(
+    name="hwnn",
+    help="What happens to my network on this hardware, at this precision?",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Command groups that live beside their capability; each module has register(app).
+COMMAND_MODULES: list[str] = []
+
+DataOpt = typer.Option(
+    "digits", "--data", help="digits (embedded), mnist (IDX files) or synthetic."
+)
+DataDirOpt = typer.Option(None, "--data-dir", help="Folder with the MNIST IDX files (gzip or raw).")
+ModelOpt = typer.Option("mlp", "--model", help="mlp or lenet5.")
+SeedOpt = typer.Option(0, "--seed", help="Fixes every split, initialisation and shuffle.")
+JsonOpt = typer.Option(False, "--json", help="Print the machine-readable result only.")
+
+
+def _parse_ints(text: str, name: str) -> tuple[int, ...]:
+    from hwnn.errors import ConfigError
+
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be comma-separated integers such as 1,256; got {text!r}"
+        ) from None
+
+
+def _configs(data, data_dir, model, seed, epochs, hidden, optimizer="adam", lr=1e-3, batch_size=64):
+    data_cfg = DataConfig(name=data, data_dir=data_dir, seed=seed)
+    train_cfg = TrainConfig(
+        model=model,
+        optimizer=optimizer,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        hidden=_parse_ints(hidden, "--hidden"),
+        seed=seed,
+    )
+    return data_cfg, train_cfg
+
+
+@app.command()
+@guarded
+def study(
+    data: str = DataOpt,
+    data_dir: Path = DataDirOpt,
+    model: str = ModelOpt,
+    epochs: int = typer.Option(30, help="fp32 training epochs."),
+    hidden: str = typer.Option("128", help="MLP hidden layer sizes, comma-separated."),
+    batches: str = typer.Option("1,256", help="Batch sizes for predictions per second."),
+    seed: int = SeedOpt,
+    out_dir: Path = typer.Option(
+        Path("hwnn-report"), "--out", help="Where report.html and results.json go."
+    ),
+    json: bool = JsonOpt,
+) -> None:
+    """Train, measure and report: writes OUT/report.html and OUT/results.json."""
+    from hwnn.study import run_study
+
+    data_cfg, train_cfg = _configs(data, data_dir, model, seed, epochs, hidden)
+    config = StudyConfig(
+        data=data_cfg,
+        train=train_cfg,
+        out=out_dir,
+        batches=_parse_ints(batches, "--batches"),
+        seed=seed,
+    )
+    with progress(enabled=not json) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(description: str, done: int, total: int) -> None:
+            if description not in tasks:
+                tasks[description] = bar.add_task(description, total=total)
+            bar.update(tasks[description], completed=done, total=total)
+
+        result = run_study(config, progress=report)
+    if json:
+        emit_json(result.to_json())
+        return
+    fp32 = result.section("fp32").data
+    out.print(
+        f"fp32 {model} on {data}: accuracy {fp32.accuracy:.2%}, "
+        f"trained in {fp32.train_time_s:.2f} s"
+    )
+    rows = (
+        [
+            {
+                "batch": p.batch,
+                "predictions_per_s": p.predictions_per_s,
+                "latency_per_sample_s": p.latency_per_sample_s,
+            }
+            for p in result.section("throughput").data
+        ]
+        if any(s.key == "throughput" for s in result.sections)
+        else []
+    )
+    if rows:
+        out.print(table("Predictions per second (fp32 torch, CPU)", rows))
+    if any(s.key == "errors" for s in result.sections):
+        for e in result.section("errors").data:
+            err.print(f"[yellow]step {e.step} failed:[/] {e.error}")
+    out.print(f"report: {out_dir / 'report.html'}\nresults: {out_dir / 'results.json'}")
+
+
+@app.command()
+@guarded
+def train(
+    data: str = DataOpt,
+    data_dir: Path = DataDirOpt,
+    model: str = ModelOpt,
+    epochs: int = typer.Option(30, help="Training epochs."),
+    hidden: str = typer.Option("128", help="MLP hidden layer sizes, comma-separated."),
+    optimizer: str = typer.Option("adam", help="adam or sgd."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    batch_size: int = typer.Option(64, help="Mini-batch size."),
+    seed: int = SeedOpt,
+    save: Path = typer.Option(None, help="Save the trained model to this checkpoint file."),
+    json: bool = JsonOpt,
+) -> None:
+    """Train a model in fp32 and report accuracy, loss per epoch and training time."""
+    from hwnn import checkpoint, models
+    from hwnn import data as datasets
+    from hwnn.train import fit
+
+    data_cfg, train_cfg = _configs(
+        data, data_dir, model, seed, epochs, hidden, optimizer, lr, batch_size
+    )
+    ds = datasets.load(data_cfg)
+    net = models.build(model, ds.input_shape, ds.classes, seed, train_cfg.hidden)
+    with progress(enabled=not json) as bar:
+        task = bar.add_task(f"training {model}", total=epochs)
+        result = fit(net, ds, train_cfg, progress=lambda e, n, _l: bar.update(task, completed=e))
+    if save is not None:
+        spec = {
+            "name": model,
+            "input_shape": list(ds.input_shape),
+            "classes": ds.classes,
+            "seed": seed,
+            "hidden": list(train_cfg.hidden),
+        }
+        checkpoint.save(save, net, spec)
+    if json:
+        emit_json({"dataset": ds.info(), "model": model, "checkpoint": save, **_asdict(result)})
+        return
+    out.print(
+        f"{model} on {data}: test accuracy {result.accuracy:.2%}, "
+        f"training time {result.train_time_s:.2f} s over {epochs} epochs"
+        + (f"; saved to {save}" if save else "")
+    )
+
+
+def _asdict(result) -> dict:
+    from dataclasses import asdict
+
+    return asdict(result)
+
+
+@app.command()
+@guarded
+def info(
+    json: bool = JsonOpt,
+    calibrate: bool = typer.Option(
+        False, help="Also measure this CPU's peak FLOP/s and memory bandwidth."
+    ),
+) -> None:
+    """Version, native core, CPU features, threads and GPU visibility."""
+    from hwnn import system
+
+    sysinfo = system.collect()
+    calibration = None
+    if calibrate:
+        calibration = _calibrate()
+    if json:
+        payload = {"version": __version__, **_asdict(sysinfo)}
+        if calibration is not None:
+            payload["calibration"] = calibration
+        emit_json(payload)
+        return
+    feats = [k for k, v in sysinfo.cpu_features.items() if v]
+    rows = [
+        {"what": "hwnn", "value": __version__},
+        {"what": "native core", "value": "built" if sysinfo.native else "not built (NumPy twin)"},
+        {"what": "kernels in use", "value": sysinfo.kernels},
+        {"what": "CPU", "value": sysinfo.cpu_model},
+        {"what": "CPU features used", "value": ", ".join(feats) or "none (scalar)"},
+        {
+            "what": "kernel paths",
+            "value": ", ".join(f"{k}: {v}" for k, v in sysinfo.kernel_paths.items()),
+        },
+        {"what": "threads (HWNN_THREADS)", "value": sysinfo.threads},
+        {"what": "CUDA GPU", "value": ", ".join(sysinfo.cuda_devices) or "none visible"},
+    ]
+    if calibration is not None:
+        rows += [{"what": k, "value": v} for k, v in calibration.items()]
+    out.print(table("hwnn info", rows))
+
+
+def _calibrate() -> dict:
+    from hwnn.errors import HwnnError
+
+    try:
+        calibrate_mod = importlib.import_module("hwnn.hw.calibrate")
+    except ImportError:
+        raise HwnnError(
+            "calibration is not available in this build (hwnn.hw.calibrate is missing)"
+        ) from None
+    return calibrate_mod.calibrate()
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    app()

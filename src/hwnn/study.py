@@ -1,0 +1,151 @@
+"""The whole flow in one call: ``run_study(config)``, which the CLI and README use.
+
+A study is a list of steps. Each step reads and extends a ``StudyContext`` and returns
+result ``Section``s; the report and results.json render those sections and nothing else,
+so a new capability (precision table, kernels, hardware estimates) is one more step.
+After every step the partial results are written out, and a later step that fails is
+recorded in the ``errors`` section instead of losing what was already computed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from torch import nn
+
+from hwnn import __version__, checkpoint, models, report, system, throughput
+from hwnn import data as datasets
+from hwnn.config import StudyConfig
+from hwnn.data import Dataset
+from hwnn.errors import HwnnError
+from hwnn.report import charts
+from hwnn.results import ModelInfo, Section, StudyResult, TrainResult
+from hwnn.train import fit
+
+# progress(description, completed, total)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class StudyContext:
+    config: StudyConfig
+    progress: Progress
+    data: Dataset | None = None
+    model: nn.Module | None = None
+    model_spec: dict = field(default_factory=dict)
+    fp32: TrainResult | None = None
+    # later steps share what they build here: quantized models, workloads, ...
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StudyError:
+    step: str
+    error: str
+
+
+def _silent(description: str, completed: int, total: int) -> None:
+    pass
+
+
+def step_system(ctx: StudyContext) -> list[Section]:
+    return [Section("system", "Machine", system.collect(), "Where these figures were measured.")]
+
+
+def step_data(ctx: StudyContext) -> list[Section]:
+    ctx.data = datasets.load(ctx.config.data)
+    return [Section("dataset", "Data set", ctx.data.info())]
+
+
+def step_fp32(ctx: StudyContext) -> list[Section]:
+    cfg, data = ctx.config.train, ctx.data
+    ctx.model_spec = {
+        "name": cfg.model,
+        "input_shape": list(data.input_shape),
+        "classes": data.classes,
+        "seed": cfg.seed,
+        "hidden": list(cfg.hidden),
+    }
+    ctx.model = models.build(cfg.model, data.input_shape, data.classes, cfg.seed, cfg.hidden)
+    ctx.fp32 = fit(
+        ctx.model, data, cfg, progress=lambda e, n, _loss: ctx.progress("training fp32", e, n)
+    )
+    checkpoint.save(ctx.config.out / "fp32.pt", ctx.model, ctx.model_spec)
+    info = ModelInfo(
+        name=cfg.model,
+        parameters=models.parameter_count(ctx.model),
+        layers=models.layer_names(ctx.model),
+        fp32_bytes=4 * models.parameter_count(ctx.model),
+    )
+    return [
+        Section("model", "Model", info),
+        Section(
+            "fp32",
+            "fp32 training",
+            ctx.fp32,
+            "Accuracy on the held-out test split; training time counts the optimisation loop.",
+            [charts.learning_curve(ctx.fp32)],
+        ),
+    ]
+
+
+def step_throughput(ctx: StudyContext) -> list[Section]:
+    ctx.progress("measuring throughput", 0, 1)
+    points = throughput.measure_torch(
+        ctx.model, ctx.data.x_test, ctx.config.batches, threads=system.threads()
+    )
+    ctx.progress("measuring throughput", 1, 1)
+    return [
+        Section(
+            "throughput",
+            "Predictions per second (CPU, fp32 torch)",
+            points,
+            "Median of repeated forward passes after a warm-up.",
+            [charts.throughput_chart(points)],
+        )
+    ]
+
+
+# (name, step, required): a required step's failure ends the study; others are recorded.
+STEPS: list[tuple[str, Callable[[StudyContext], list[Section]], bool]] = [
+    ("system", step_system, False),
+    ("data", step_data, True),
+    ("fp32", step_fp32, True),
+    ("throughput", step_throughput, False),
+]
+
+
+def run_study(config: StudyConfig | None = None, progress: Progress | None = None) -> StudyResult:
+    """Runs every step, writing report.html and results.json into ``config.out``."""
+    config = config or StudyConfig()
+    config.out.mkdir(parents=True, exist_ok=True)
+    ctx = StudyContext(config, progress or _silent)
+    result = StudyResult(
+        hwnn_version=__version__,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        config=asdict(config),
+        sections=[],
+    )
+    errors: list[StudyError] = []
+    for name, step, required in STEPS:
+        try:
+            result.sections.extend(step(ctx))
+        except Exception as err:
+            if required:
+                report.write(result, config.out)
+                raise
+            # An optional step's failure, even a bug, must not cost the steps already done.
+            text = str(err) if isinstance(err, HwnnError) else f"{type(err).__name__}: {err}"
+            errors.append(StudyError(name, text))
+        if errors:
+            _set_errors(result, errors)
+        report.write(result, config.out)
+    return result
+
+
+def _set_errors(result: StudyResult, errors: list[StudyError]) -> None:
+    result.sections = [s for s in result.sections if s.key != "errors"]
+    result.sections.append(Section("errors", "Steps that failed", list(errors)))
