@@ -65,7 +65,8 @@ class Layer:
             raise ConfigError(f"layer {self.name!r}: sizes, strides and batch must be positive")
         if self.kind == "depthwise" and self.out_c != self.in_c:
             raise ConfigError(
-                f"layer {self.name!r}: depthwise needs out_c == in_c, got {self.out_c} and {self.in_c}"
+                f"layer {self.name!r}: depthwise needs out_c == in_c, "
+                f"got {self.out_c} and {self.in_c}"
             )
 
     @property
@@ -112,7 +113,9 @@ class Layer:
         return m * n * self.groups
 
     def with_formats(self, weight: Format, act: Format, out: Format | None = None) -> Layer:
-        return replace(self, weight_format=weight, act_format=act, out_format=out or self.out_format)
+        return replace(
+            self, weight_format=weight, act_format=act, out_format=out or self.out_format
+        )
 
 
 @dataclass(frozen=True)

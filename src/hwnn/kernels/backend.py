@@ -45,7 +45,9 @@ def use_native() -> bool:
         return False
     core = native_module()
     if core is None and choice == "native":
-        raise NativeUnavailableError(f"HWNN_KERNELS=native but hwnn._core is not built: {BUILD_HINT}")
+        raise NativeUnavailableError(
+            f"HWNN_KERNELS=native but hwnn._core is not built: {BUILD_HINT}"
+        )
     return core is not None
 
 

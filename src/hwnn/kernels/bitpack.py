@@ -72,7 +72,9 @@ def _check_pair(a: Packed, b: Packed) -> None:
     if a.k != b.k:
         raise ValueError(f"operands have different K ({a.k} and {b.k}): pack rows of equal length")
     if a.rows != b.rows:
-        raise ValueError(f"operands have {a.rows} and {b.rows} rows: binary_dot pairs rows one to one")
+        raise ValueError(
+            f"operands have {a.rows} and {b.rows} rows: binary_dot pairs rows one to one"
+        )
 
 
 def binary_dot_reference(a: Packed, b: Packed) -> np.ndarray:
