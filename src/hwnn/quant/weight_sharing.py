@@ -1,0 +1,85 @@
+"""Weight sharing (Han, Mao & Dally, "Deep Compression", ICLR 2016, sec. 3).
+
+Per layer, the n weights are clustered into k = 2^B shared values by 1-D k-means, and each
+weight stores only its B-bit cluster index:
+
+    min over C, I of  sum_ij (W_ij - C_{I_ij})^2        (Lloyd's algorithm, eq. 1)
+    init: C_1..C_k linearly spaced over [min W, max W]  (the paper's best initialisation)
+    forward: W_ij = C_{I_ij}
+    backward: dL/dC_k = sum_{ij : I_ij = k} dL/dW_ij   (eq. 3, "summed gradients of members")
+
+The indices are fixed after clustering; fine-tuning moves the centroids only (autograd of
+the gather ``C[I]`` gives exactly eq. 3). The float shadow weights are kept, frozen. The
+deck's row: 8-bit conv and 4-bit fc indices, 16-bit activations (here dynamic fixed point,
+``fixed_point.FixedPointAct(16)``), every layer. Deep Compression's pruning and Huffman
+stages are not part of this row.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hwnn.formats import Codebook
+from hwnn.quant.base import QuantizedWeight, WeightQuantizer
+
+KMEANS_ITERATIONS = 100
+
+
+def kmeans_1d(x: torch.Tensor, k: int, iterations: int = KMEANS_ITERATIONS):
+    """(centroids [k'], index [n]) of 1-D k-means with linear init; k' = min(k, n).
+
+    Empty clusters keep their previous centroid. Deterministic (no random init).
+    """
+    flat = x.detach().flatten().to(torch.float64)
+    k = max(1, min(k, flat.numel()))
+    centroids = torch.linspace(float(flat.min()), float(flat.max()), k, dtype=torch.float64)
+    index = _assign(flat, centroids)
+    for _ in range(iterations):
+        sums = torch.zeros(k, dtype=torch.float64).index_add_(0, index, flat)
+        counts = torch.bincount(index, minlength=k).to(torch.float64)
+        centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+        new_index = _assign(flat, centroids)
+        if torch.equal(new_index, index):
+            break
+        index = new_index
+    return centroids.to(x.dtype), index.view(x.shape)
+
+
+def _assign(flat: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest centroid; centroids stay sorted, so bucketize midpoints."""
+    order = torch.argsort(centroids)
+    sorted_c = centroids[order]
+    mids = (sorted_c[1:] + sorted_c[:-1]) / 2
+    return order[torch.bucketize(flat, mids)]
+
+
+def share_weights(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """W replaced by its nearest of 2^bits k-means centroids (no gradient: a one-off)."""
+    centroids, index = kmeans_1d(w, 2**bits)
+    return centroids[index]
+
+
+class CodebookWeight(WeightQuantizer):
+    """One layer's shared centroids (learned) and fixed indices."""
+
+    def __init__(self, w: torch.Tensor, bits: int) -> None:
+        super().__init__()
+        self.bits = bits
+        centroids, index = kmeans_1d(w, 2**bits)
+        self.centroids = nn.Parameter(centroids)
+        self.register_buffer("index", index)
+
+    @property
+    def format(self) -> Codebook:
+        return Codebook(self.centroids.numel())
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return self.centroids[self.index]
+
+    @torch.no_grad()
+    def export(self, w: torch.Tensor) -> QuantizedWeight:
+        return QuantizedWeight(
+            values=self.centroids[self.index].clone(), format=self.format,
+            codes=self.index.clone(), codebook=self.centroids.detach().clone(),
+        )
