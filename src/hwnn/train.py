@@ -9,12 +9,14 @@ training loop is the deck's "training time" metric.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 
+from hwnn import system
 from hwnn.config import TrainConfig
 from hwnn.data import Dataset
 from hwnn.results import TrainResult
@@ -28,6 +30,21 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
     return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+@contextmanager
+def torch_threads(n: int | None = None) -> Iterator[None]:
+    """Runs torch with ``n`` threads (default HWNN_THREADS, else 1), then restores the count.
+
+    Small networks train fastest on one thread, and one thread keeps training time
+    comparable on a shared machine.
+    """
+    old = torch.get_num_threads()
+    torch.set_num_threads(n or system.threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 @torch.no_grad()
@@ -46,6 +63,22 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict(model, x) == y).mean()) if len(y) else float("nan")
 
 
+def _train_epoch(model, x, y, order, optimizer, loss_fn, batch_size, step_hook) -> float:
+    """One pass over the shuffled training set; returns the mean training loss."""
+    model.train()
+    total = 0.0
+    for i in range(0, len(y), batch_size):
+        idx = order[i : i + batch_size]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        optimizer.step()
+        if step_hook is not None:
+            step_hook(model)
+        total += loss.item() * len(idx)
+    return total / len(y)
+
+
 def fit(
     model: nn.Module,
     data: Dataset,
@@ -56,40 +89,30 @@ def fit(
     """Trains ``model`` in place and returns its learning curve and training time.
 
     ``train_time_s`` counts the optimisation loop only, not the per-epoch evaluation.
-
     ``step_hook`` runs after every optimizer step (quantizers use it to clip shadow weights).
     """
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    x = torch.from_numpy(data.x_train)
-    y = torch.from_numpy(data.y_train)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     optimizer = make_optimizer(model, config)
     loss_fn = nn.CrossEntropyLoss()
     losses, accuracies = [], []
     train_time = 0.0
-    for epoch in range(config.epochs):
-        start = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(y), generator=gen)
-        total, count = 0.0, 0
-        for i in range(0, len(y), config.batch_size):
-            idx = order[i : i + config.batch_size]
-            optimizer.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            optimizer.step()
-            if step_hook is not None:
-                step_hook(model)
-            total += loss.item() * len(idx)
-            count += len(idx)
-        train_time += time.perf_counter() - start
-        losses.append(total / count)
-        accuracies.append(evaluate(model, data.x_test, data.y_test))
-        if progress is not None:
-            progress(epoch + 1, config.epochs, losses[-1])
+    with torch_threads():
+        for epoch in range(config.epochs):
+            start = time.perf_counter()
+            order = torch.randperm(len(y), generator=gen)
+            losses.append(
+                _train_epoch(model, x, y, order, optimizer, loss_fn, config.batch_size, step_hook)
+            )
+            train_time += time.perf_counter() - start
+            accuracies.append(evaluate(model, data.x_test, data.y_test))
+            if progress is not None:
+                progress(epoch + 1, config.epochs, losses[-1])
+        train_accuracy = evaluate(model, data.x_train, data.y_train)
     return TrainResult(
         accuracy=accuracies[-1],
-        train_accuracy=evaluate(model, data.x_train, data.y_train),
+        train_accuracy=train_accuracy,
         train_time_s=train_time,
         epochs=config.epochs,
         loss_per_epoch=losses,
