@@ -1,0 +1,77 @@
+"""CPUs as rooflines: the TPU paper's Haswell, the deck's 2011 CPU, and this machine.
+
+A CPU is a ``RooflineDevice`` (peak ops/s per format, DRAM bandwidth, last-level cache
+as its on-chip memory) with its busy power. Without batching each weight byte fetched
+from DRAM is used once per input, so a large network is memory-bound on a CPU (the
+deck's "without batching, CPU is not a good hardware platform").
+
+Presets:
+
+- ``haswell``: Intel Xeon E5-2699 v3, one die, as measured in Jouppi et al., "In-Datacenter
+  Performance Analysis of a Tensor Processing Unit", ISCA 2017, Table 2: 18 cores at
+  2.3 GHz, 1.3 TFLOPS fp32 and 2.6 TOPS int8, 51 GB/s, 51 MiB on chip, 145 W busy,
+  41 W idle.
+- ``deck-cpu-2011``: the CPU of the deck's batching table (Vanhoucke, Senior & Mao,
+  "Improving the speed of neural networks on CPUs", NIPS workshop 2011): its bandwidth is
+  fitted so the speech network (``hwnn.hw.gpu.speech_dnn``) takes 1360 ms per second of
+  speech at batch 1; its peak is an assumed 4-core, 2.66 GHz SSE Xeon (4 cores x 8 flops
+  per cycle = 85 GFLOPS), which leaves batch 1 memory-bound as the paper describes.
+- ``local-cpu``: this machine, from ``hwnn.hw.calibrate`` (measured GEMM and copy rates).
+"""
+
+from __future__ import annotations
+
+from hwnn.hw.roofline import RooflineDevice
+
+JOUPPI = "Jouppi et al., ISCA 2017, Table 2 (per die)"
+
+
+def haswell() -> RooflineDevice:
+    return RooflineDevice(
+        name="haswell",
+        kind="cpu",
+        peak_ops_per_s={"fp32": 1.3e12, "int8": 2.6e12},
+        dram_bandwidth_bytes_per_s=51e9,
+        onchip_bytes=51 * 2**20,
+        clock_hz=2.3e9,
+        busy_power_w=145.0,
+        idle_power_w=41.0,
+        onchip_name="cache",
+        source=JOUPPI,
+    )
+
+
+def deck_cpu_2011() -> RooflineDevice:
+    from hwnn.hw.gpu import DECK_CPU_MS, SPEECH_FRAMES_PER_S, speech_dnn
+
+    w = speech_dnn(1)
+    weight_bytes = sum(layer.weight_count * 4 for layer in w.layers)
+    per_frame_s = DECK_CPU_MS[1] / 1000 / SPEECH_FRAMES_PER_S
+    return RooflineDevice(
+        name="deck-cpu-2011",
+        kind="cpu",
+        peak_ops_per_s={"fp32": 4 * 2.66e9 * 8, "int8": 2 * 4 * 2.66e9 * 8},
+        dram_bandwidth_bytes_per_s=weight_bytes / per_frame_s,
+        onchip_bytes=8 * 2**20,
+        clock_hz=2.66e9,
+        busy_power_w=95.0,  # assumed: a 2011 4-core Xeon's TDP class
+        onchip_name="cache",
+        source="bandwidth fitted to the deck's CPU row (1360 ms, batch 1; Vanhoucke 2011); "
+        "peak and power assumed (4-core 2.66 GHz SSE Xeon, 95 W)",
+    )
+
+
+def from_calibration(cal: dict, name: str = "local-cpu") -> RooflineDevice:
+    """A CPU device from ``hwnn.hw.calibrate.calibrate()``'s numbers."""
+    peak = float(cal["peak_fp32_flops"])
+    return RooflineDevice(
+        name=name,
+        kind="cpu",
+        peak_ops_per_s={"fp32": peak, "int8": float(cal.get("peak_int8_ops", 2 * peak))},
+        dram_bandwidth_bytes_per_s=float(cal["bandwidth_bytes_per_s"]),
+        onchip_bytes=float(cal.get("last_level_cache_bytes", 8 << 20)),
+        clock_hz=float(cal.get("clock_hz", 2.5e9)),
+        busy_power_w=float(cal.get("busy_power_w", 8.0 * int(cal["cores"]))),
+        onchip_name="cache",
+        source=f"measured on this machine ({cal.get('cpu', '?')}, {cal.get('measured_at', '?')})",
+    )

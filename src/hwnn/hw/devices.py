@@ -1,0 +1,70 @@
+"""The preset registry: every modelled device by name, behind one interface.
+
+``presets()`` builds them all (``local-cpu`` only when this machine has been calibrated,
+``tpu-v1-systolic`` only when the systolic simulator is there); ``get(name)`` builds one
+and fails with the list of names when it does not know it (``local-cpu`` is measured on
+first use and saved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hwnn.errors import ConfigError
+from hwnn.hw import asic, calibrate, cpu, fpga, gpu, tpu, vpu
+from hwnn.hw.device import Device
+
+_FACTORIES: dict[str, Callable[[], Device]] = {
+    "haswell": cpu.haswell,
+    "deck-cpu-2011": cpu.deck_cpu_2011,
+    "k80": gpu.k80,
+    "h100": gpu.h100,
+    "deck-gpu-2011": gpu.deck_gpu_2011,
+    "tpu-v1": tpu.tpu_v1,
+    "zc706": fpga.zc706,
+    "myriad2": vpu.myriad2,
+    "myriadx": vpu.myriadx,
+    "asic-fp32": lambda: asic.asic("fp32"),
+    "asic-int8": lambda: asic.asic("int8"),
+    "asic-binary": lambda: asic.asic("binary"),
+}
+
+
+def names() -> list[str]:
+    extra = ["local-cpu"]
+    if tpu.systolic_backend() is not None:
+        extra.append("tpu-v1-systolic")
+    return sorted([*_FACTORIES, *extra])
+
+
+def local_cpu(measure_if_missing: bool = True) -> Device | None:
+    cal = calibrate.load_calibration()
+    if cal is None:
+        if not measure_if_missing:
+            return None
+        cal = calibrate.calibrate(save=True)
+    return cpu.from_calibration(cal)
+
+
+def presets() -> dict[str, Device]:
+    """Every preset that can be built without measuring anything."""
+    out = {name: make() for name, make in _FACTORIES.items()}
+    local = local_cpu(measure_if_missing=False)
+    if local is not None:
+        out["local-cpu"] = local
+    if tpu.systolic_backend() is not None:
+        out["tpu-v1-systolic"] = tpu.tpu_v1("systolic")
+    return dict(sorted(out.items()))
+
+
+def get(name: str) -> Device:
+    key = name.strip().lower()
+    if key in _FACTORIES:
+        return _FACTORIES[key]()
+    if key == "local-cpu":
+        dev = local_cpu()
+        assert dev is not None
+        return dev
+    if key == "tpu-v1-systolic" and tpu.systolic_backend() is not None:
+        return tpu.tpu_v1("systolic")
+    raise ConfigError(f"unknown device {name!r}; choose one of: {', '.join(names())}")
