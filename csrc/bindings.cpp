@@ -6,4 +6,5 @@ NB_MODULE(_core, m) {
   m.doc() = "hwnn native kernels (C++17). Every kernel has a *_reference twin.";
   hwnn::bind_cpu_features(m);
   hwnn::bind_bitpack(m);
+  hwnn::bind_ladder(m);
 }

@@ -6,4 +6,5 @@
 namespace hwnn {
 void bind_cpu_features(nanobind::module_ &m);
 void bind_bitpack(nanobind::module_ &m);
+void bind_ladder(nanobind::module_ &m);
 }  // namespace hwnn

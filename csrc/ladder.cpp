@@ -1,0 +1,419 @@
+#include "ladder.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cpu_features.hpp"
+
+#ifdef HWNN_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace hwnn::ladder {
+
+using std::size_t;
+
+namespace {
+
+void zero(float *c, size_t count) { std::memset(c, 0, count * sizeof(float)); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- rung 1: naive i-j-k
+
+// The textbook form: C[i][j] is one dot product of row i of A and column j of B. Walking a
+// column of B jumps n floats per step, so nearly every B load misses the cache line it needs.
+void gemm_naive(const float *a, const float *b, float *c, size_t m, size_t n, size_t k) {
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      float sum = 0.0f;
+      for (size_t p = 0; p < k; ++p) sum += a[i * k + p] * b[p * n + j];
+      c[i * n + j] = sum;
+    }
+}
+
+// ---------------------------------------------------------------- rung 2: loop order i-k-j
+
+// Same arithmetic, loops swapped so the inner loop walks a row of B and a row of C with unit
+// stride: every cache line fetched is used in full, and the compiler can vectorize the inner
+// loop (with SSE2, the x86-64 baseline). B is still streamed from memory once per row of C.
+void gemm_loop_order(const float *a, const float *b, float *c, size_t m, size_t n, size_t k) {
+  zero(c, m * n);
+  for (size_t i = 0; i < m; ++i)
+    for (size_t p = 0; p < k; ++p) {
+      const float aip = a[i * k + p];
+      for (size_t j = 0; j < n; ++j) c[i * n + j] += aip * b[p * n + j];
+    }
+}
+
+// ---------------------------------------------------------------- rung 3: cache blocking
+
+// Tile sizes for rungs 3 and 4: a KB x NB tile of B (256 KiB) stays in L2 while MB rows of
+// C use it, and one NB-wide row of C (2 KiB) stays in L1 across the KB updates it receives.
+constexpr size_t kBlockM = 64, kBlockK = 128, kBlockN = 512;
+
+// i-k-j inside tiles: each B tile is loaded from memory once per MB rows instead of once per
+// row, so the inner loop reads from cache rather than from DRAM/L3.
+void gemm_blocked(const float *a, const float *b, float *c, size_t m, size_t n, size_t k) {
+  zero(c, m * n);
+  for (size_t i0 = 0; i0 < m; i0 += kBlockM)
+    for (size_t p0 = 0; p0 < k; p0 += kBlockK)
+      for (size_t j0 = 0; j0 < n; j0 += kBlockN) {
+        const size_t i1 = std::min(i0 + kBlockM, m), p1 = std::min(p0 + kBlockK, k);
+        const size_t j1 = std::min(j0 + kBlockN, n);
+        for (size_t i = i0; i < i1; ++i)
+          for (size_t p = p0; p < p1; ++p) {
+            const float aip = a[i * k + p];
+            for (size_t j = j0; j < j1; ++j) c[i * n + j] += aip * b[p * n + j];
+          }
+      }
+}
+
+// ---------------------------------------------------------------- rung 4: unrolled, c0..c3
+
+namespace {
+
+// Four floats the compiler keeps in one SSE register (GCC/Clang vector extension). Spelled
+// out because compilers do not keep 32 scalar accumulators in 16 registers: they spill them.
+typedef float f4 __attribute__((vector_size(16)));
+
+inline f4 load4(const float *p) {
+  f4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store4(float *p, f4 v) { std::memcpy(p, &v, sizeof v); }
+
+// A 4 x 8 tile of C accumulated over a whole K tile in registers: rows c0..c3 are the deck's
+// multiple accumulators, and the k loop is unrolled across them. Each B load now feeds four
+// multiply-adds instead of one, C is read and written once per K tile instead of once per k,
+// and the eight accumulators are independent, so the adds pipeline instead of waiting on
+// each other.
+// noinline keeps each tile a small function the compiler allocates registers for on its own.
+__attribute__((noinline)) void tile_4x8(const float *a, const float *b, float *c, size_t n, size_t k, size_t p0,
+              size_t p1) {
+  f4 c0l = load4(c), c0h = load4(c + 4), c1l = load4(c + n), c1h = load4(c + n + 4);
+  f4 c2l = load4(c + 2 * n), c2h = load4(c + 2 * n + 4);
+  f4 c3l = load4(c + 3 * n), c3h = load4(c + 3 * n + 4);
+  for (size_t p = p0; p < p1; ++p) {
+    const f4 bl = load4(b + p * n), bh = load4(b + p * n + 4);
+    const float a0 = a[p], a1 = a[k + p], a2 = a[2 * k + p], a3 = a[3 * k + p];
+    c0l += a0 * bl;
+    c0h += a0 * bh;
+    c1l += a1 * bl;
+    c1h += a1 * bh;
+    c2l += a2 * bl;
+    c2h += a2 * bh;
+    c3l += a3 * bl;
+    c3h += a3 * bh;
+  }
+  store4(c, c0l);
+  store4(c + 4, c0h);
+  store4(c + n, c1l);
+  store4(c + n + 4, c1h);
+  store4(c + 2 * n, c2l);
+  store4(c + 2 * n + 4, c2h);
+  store4(c + 3 * n, c3l);
+  store4(c + 3 * n + 4, c3h);
+}
+
+// Ragged edge tiles (fewer than 4 rows or 8 columns) take the plain i-k-j loop.
+__attribute__((noinline)) void tile_edge(const float *a, const float *b, float *c, size_t n, size_t k, size_t rows,
+               size_t cols, size_t p0, size_t p1) {
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t p = p0; p < p1; ++p) {
+      const float aip = a[i * k + p];
+      for (size_t j = 0; j < cols; ++j) c[i * n + j] += aip * b[p * n + j];
+    }
+}
+
+}  // namespace
+
+// Same tiles as rung 3; inside a tile, 8-column strips of B (KB cache lines, in L1) are
+// reused by every 4-row group of A before moving on.
+void gemm_unrolled(const float *a, const float *b, float *c, size_t m, size_t n, size_t k) {
+  zero(c, m * n);
+  for (size_t i0 = 0; i0 < m; i0 += kBlockM)
+    for (size_t p0 = 0; p0 < k; p0 += kBlockK)
+      for (size_t j0 = 0; j0 < n; j0 += kBlockN) {
+        const size_t i1 = std::min(i0 + kBlockM, m), p1 = std::min(p0 + kBlockK, k);
+        const size_t j1 = std::min(j0 + kBlockN, n);
+        for (size_t j = j0; j < j1; j += 8)
+          for (size_t i = i0; i < i1; i += 4) {
+            const size_t rows = std::min<size_t>(4, i1 - i), cols = std::min<size_t>(8, j1 - j);
+            float *cij = c + i * n + j;
+            if (rows == 4 && cols == 8)
+              tile_4x8(a + i * k, b + j, cij, n, k, p0, p1);
+            else
+              tile_edge(a + i * k, b + j, cij, n, k, rows, cols, p0, p1);
+          }
+      }
+}
+
+namespace {
+
+// ---------------------------------------------------------------- rungs 5-6: SIMD, packed
+
+// Buffers aligned to a cache line so packed panels never split a vector load across lines.
+struct AlignedFloats {
+  explicit AlignedFloats(size_t count)
+      : data(static_cast<float *>(std::aligned_alloc(64, ((count * 4 + 63) / 64) * 64 + 64))) {
+    if (data == nullptr) throw std::bad_alloc();
+  }
+  ~AlignedFloats() { std::free(data); }
+  AlignedFloats(const AlignedFloats &) = delete;
+  AlignedFloats &operator=(const AlignedFloats &) = delete;
+  float *data;
+};
+
+// A micro-kernel adds the MR x NR product of one packed A panel (kc steps of MR values) and
+// one packed B panel (kc steps of NR values) into C (row stride ldc).
+using MicroKernel = void (*)(size_t kc, const float *a, const float *b, float *c, size_t ldc);
+
+struct KernelShape {
+  size_t mr, nr;     // register tile
+  size_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x nr in L1
+  MicroKernel kernel;
+};
+
+// AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 B vectors and 1 broadcast (15 of 16
+// registers). Per k step: 2 loads and 6 broadcasts feed 12 FMAs, enough independent FMAs to
+// keep both FMA ports busy through their 4-5 cycle latency.
+__attribute__((target("avx2,fma"))) void kernel_avx2_6x16(size_t kc, const float *a,
+                                                                 const float *b, float *c,
+                                                                 size_t ldc) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < 6; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (size_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r);
+      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+    }
+    a += 6;
+    b += 16;
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < 6; ++r) {
+    float *cr = c + r * ldc;
+    _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), acc[r][0]));
+    _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), acc[r][1]));
+  }
+}
+
+// AVX-512: 12 rows x 32 columns = 24 zmm accumulators out of 32 registers; each B vector is
+// reused 12 times and each broadcast twice.
+__attribute__((target("avx512f,fma"))) void kernel_avx512_12x32(size_t kc, const float *a,
+                                                                       const float *b, float *c,
+                                                                       size_t ldc) {
+  __m512 acc[12][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < 12; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (size_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < 12; ++r) {
+      const __m512 ar = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+    }
+    a += 12;
+    b += 32;
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < 12; ++r) {
+    float *cr = c + r * ldc;
+    _mm512_storeu_ps(cr, _mm512_add_ps(_mm512_loadu_ps(cr), acc[r][0]));
+    _mm512_storeu_ps(cr + 16, _mm512_add_ps(_mm512_loadu_ps(cr + 16), acc[r][1]));
+  }
+}
+
+const KernelShape kAvx2{6, 16, 144, 256, 4096, kernel_avx2_6x16};
+const KernelShape kAvx512{12, 32, 144, 256, 4096, kernel_avx512_12x32};
+
+// Packing copies a block into the order the micro-kernel reads it (one contiguous stream per
+// panel), zero-padded to whole panels so the kernel never needs an edge case inside its loop.
+void pack_a(const float *a, size_t lda, size_t rows, size_t kc, size_t mr, float *out) {
+  for (size_t r0 = 0; r0 < rows; r0 += mr)
+    for (size_t p = 0; p < kc; ++p)
+      for (size_t r = 0; r < mr; ++r) *out++ = r0 + r < rows ? a[(r0 + r) * lda + p] : 0.0f;
+}
+
+void pack_b_panel(const float *b, size_t ldb, size_t cols, size_t kc, size_t nr,
+                         float *out) {
+  for (size_t p = 0; p < kc; ++p)
+    for (size_t j = 0; j < nr; ++j) *out++ = j < cols ? b[p * ldb + j] : 0.0f;
+}
+
+// One mc x nc block of C from packed A (mc x kc) and packed B (kc x nc): the B panel stays in
+// L1 while the kernel sweeps the A panels; ragged tiles go through a scratch tile.
+void macro_kernel(const KernelShape &s, const float *ap, const float *bp, float *c,
+                         size_t ldc, size_t mc, size_t nc, size_t kc) {
+  alignas(64) float scratch[12 * 32];
+  for (size_t j = 0; j < nc; j += s.nr) {
+    const float *bpanel = bp + (j / s.nr) * s.nr * kc;
+    const size_t cols = std::min(s.nr, nc - j);
+    for (size_t i = 0; i < mc; i += s.mr) {
+      const float *apanel = ap + (i / s.mr) * s.mr * kc;
+      const size_t rows = std::min(s.mr, mc - i);
+      float *cij = c + i * ldc + j;
+      if (rows == s.mr && cols == s.nr) {
+        s.kernel(kc, apanel, bpanel, cij, ldc);
+        continue;
+      }
+      std::fill(scratch, scratch + s.mr * s.nr, 0.0f);
+      s.kernel(kc, apanel, bpanel, scratch, s.nr);
+      for (size_t r = 0; r < rows; ++r)
+        for (size_t q = 0; q < cols; ++q) cij[r * ldc + q] += scratch[r * s.nr + q];
+    }
+  }
+}
+
+size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+int thread_id() {
+#ifdef HWNN_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// The BLIS loop nest: column blocks of B (nc), then K blocks (kc, B packed once per block),
+// then row blocks of A (mc, packed per block); threads share the packed B and take row blocks.
+void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c, size_t m,
+                        size_t n, size_t k, int threads) {
+  zero(c, m * n);
+  if (m == 0 || n == 0 || k == 0) return;
+  threads = std::max(threads, 1);
+  // Small m: shrink the row block so every thread gets one.
+  const size_t mc = std::min(s.mc, round_up((m + threads - 1) / threads, s.mr));
+  const size_t nc_max = std::min(s.nc, round_up(n, s.nr));
+  AlignedFloats bpack(nc_max * s.kc);
+  std::vector<std::unique_ptr<AlignedFloats>> apacks;
+  for (int t = 0; t < threads; ++t) apacks.push_back(std::make_unique<AlignedFloats>(mc * s.kc));
+  const long row_blocks = static_cast<long>((m + mc - 1) / mc);
+  for (size_t jc = 0; jc < n; jc += s.nc) {
+    const size_t nc = std::min(s.nc, n - jc);
+    const long panels = static_cast<long>((nc + s.nr - 1) / s.nr);
+    for (size_t pc = 0; pc < k; pc += s.kc) {
+      const size_t kc = std::min(s.kc, k - pc);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+      for (long q = 0; q < panels; ++q) {
+        const size_t j = static_cast<size_t>(q) * s.nr;
+        pack_b_panel(b + pc * n + jc + j, n, std::min(s.nr, nc - j), kc, s.nr,
+                     bpack.data + j * kc);
+      }
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+      for (long blk = 0; blk < row_blocks; ++blk) {
+        const size_t ic = static_cast<size_t>(blk) * mc, rows = std::min(mc, m - ic);
+        float *ap = apacks[thread_id()]->data;
+        pack_a(a + ic * k + pc, k, rows, kc, s.mr, ap);
+        macro_kernel(s, ap, bpack.data, c + ic * n + jc, n, rows, nc, kc);
+      }
+    }
+  }
+}
+
+const KernelShape &shape_for(const char *isa) {
+  const std::string name = isa;
+  const auto &f = cpu_features();
+  if (name == "avx2") {
+    if (!(f.avx2 && f.fma)) throw std::runtime_error("this CPU has no AVX2+FMA");
+    return kAvx2;
+  }
+  if (name == "avx512") {
+    if (!f.avx512f) throw std::runtime_error("this CPU has no AVX-512F");
+    return kAvx512;
+  }
+  throw std::invalid_argument("unknown SIMD rung '" + name + "': use avx2 or avx512");
+}
+
+}  // namespace
+
+bool simd_available(const char *isa) {
+  const std::string name = isa;
+  const auto &f = cpu_features();
+  if (name == "avx2") return f.avx2 && f.fma;
+  if (name == "avx512") return f.avx512f;
+  return false;
+}
+
+const char *best_simd() {
+  if (simd_available("avx512")) return "avx512";
+  if (simd_available("avx2")) return "avx2";
+  return "";
+}
+
+void gemm_simd(const char *isa, const float *a, const float *b, float *c, size_t m, size_t n,
+               size_t k, int threads) {
+  gemm_packed(shape_for(isa), a, b, c, m, n, k, threads);
+}
+
+// ---------------------------------------------------------------- peak: an FMA loop
+
+// Twelve independent chains: enough to cover FMA latency (4 cycles) times two FMA ports, so the
+// loop runs at the core's FMA throughput and nothing else (no loads, no stores).
+namespace {
+
+volatile float g_sink;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+__attribute__((target("avx2,fma"))) double peak_avx2(size_t iterations) {
+  const auto t0 = std::chrono::steady_clock::now();
+  __m256 x[12];
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; ++i) x[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
+  for (size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) x[i] = _mm256_fmadd_ps(x[i], mul, add);
+  __m256 s = x[0];
+#pragma GCC unroll 12
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, x[i]);
+  g_sink = _mm256_cvtss_f32(s);
+  return 2.0 * 8 * 12 * static_cast<double>(iterations) / seconds_since(t0) / 1e9;
+}
+
+__attribute__((target("avx512f,fma"))) double peak_avx512(size_t iterations) {
+  const auto t0 = std::chrono::steady_clock::now();
+  __m512 x[12];
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; ++i) x[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 mul = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-7f);
+  for (size_t it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) x[i] = _mm512_fmadd_ps(x[i], mul, add);
+  __m512 s = x[0];
+#pragma GCC unroll 12
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, x[i]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  g_sink = lanes[0] + lanes[15];
+  return 2.0 * 16 * 12 * static_cast<double>(iterations) / seconds_since(t0) / 1e9;
+}
+
+}  // namespace
+
+double fma_peak_gflops(const char *isa, size_t iterations) {
+  const std::string name = isa;
+  shape_for(isa);  // validates the name and the CPU
+  return name == "avx512" ? peak_avx512(iterations) : peak_avx2(iterations);
+}
+
+}  // namespace hwnn::ladder
