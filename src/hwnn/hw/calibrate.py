@@ -6,6 +6,8 @@
   last-level cache (one read and one write stream, STREAM "copy"; McCalpin 1995).
 - int8: NumPy has no fast int8 GEMM, so the int8 roof is taken as 2x fp32, the ratio the
   TPU paper measured on Haswell (2.6 TOPS int8 vs 1.3 TFLOPS fp32; Jouppi et al. 2017).
+- Per-layer overhead: the median time of a tiny (1 x 64 by 64 x 64) product, the cost of
+  dispatching one layer whatever its size.
 - Power is not measured: ``busy_power_w`` is cores x 8 W, Haswell's busy power per core
   (145 W / 18 cores, Jouppi et al. 2017 Table 2), unless given.
 
@@ -63,6 +65,26 @@ def measure_bandwidth(nbytes: int = 128 << 20, repeats: int = 5) -> float:
     return 2.0 * src.nbytes / statistics.median(times)
 
 
+def measure_call_overhead_s(repeats: int = 200) -> float:
+    """Median time of a 1 x 64 by 64 x 64 float32 product: the per-layer dispatch cost."""
+    a = np.ones((1, 64), dtype=np.float32)
+    b = np.ones((64, 64), dtype=np.float32)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _l2_cache_bytes() -> int:
+    try:
+        v = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+    except (ValueError, OSError):
+        v = 0
+    return int(v) if v and v > 0 else 256 * 1024
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -104,6 +126,8 @@ def calibrate(
         "peak_int8_ops": peak * INT8_OVER_FP32,
         "bandwidth_bytes_per_s": bw,
         "last_level_cache_bytes": _last_level_cache_bytes(),
+        "l2_cache_bytes": _l2_cache_bytes(),
+        "call_overhead_s": measure_call_overhead_s(),
         "busy_power_w": busy_power_w if busy_power_w else cores * WATTS_PER_CORE,
         "gemm_n": gemm_n,
         "copy_bytes": copy_bytes,

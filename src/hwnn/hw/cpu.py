@@ -16,7 +16,11 @@ Presets:
   fitted so the speech network (``hwnn.hw.gpu.speech_dnn``) takes 1360 ms per second of
   speech at batch 1; its peak is an assumed 4-core, 2.66 GHz SSE Xeon (4 cores x 8 flops
   per cycle = 85 GFLOPS), which leaves batch 1 memory-bound as the paper describes.
-- ``local-cpu``: this machine, from ``hwnn.hw.calibrate`` (measured GEMM and copy rates).
+- ``local-cpu``: this machine, from ``hwnn.hw.calibrate`` (measured GEMM and copy rates,
+  and the measured cost of one tiny NumPy matrix product as the per-layer overhead).
+
+On-chip accesses are priced at the size of one core's L2 (256 KiB on Haswell), the bank
+a core's working set lives in.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ def haswell() -> RooflineDevice:
         busy_power_w=145.0,
         idle_power_w=41.0,
         onchip_name="cache",
+        onchip_bank_bytes=256 * 1024,  # Haswell's per-core L2
         source=JOUPPI,
     )
 
@@ -56,6 +61,7 @@ def deck_cpu_2011() -> RooflineDevice:
         clock_hz=2.66e9,
         busy_power_w=95.0,  # assumed: a 2011 4-core Xeon's TDP class
         onchip_name="cache",
+        onchip_bank_bytes=256 * 1024,
         source="bandwidth fitted to the deck's CPU row (1360 ms, batch 1; Vanhoucke 2011); "
         "peak and power assumed (4-core 2.66 GHz SSE Xeon, 95 W)",
     )
@@ -72,6 +78,8 @@ def from_calibration(cal: dict, name: str = "local-cpu") -> RooflineDevice:
         onchip_bytes=float(cal.get("last_level_cache_bytes", 8 << 20)),
         clock_hz=float(cal.get("clock_hz", 2.5e9)),
         busy_power_w=float(cal.get("busy_power_w", 8.0 * int(cal["cores"]))),
+        layer_overhead_s=float(cal.get("call_overhead_s", 0.0)),
         onchip_name="cache",
+        onchip_bank_bytes=float(cal.get("l2_cache_bytes", 256 * 1024)),
         source=f"measured on this machine ({cal.get('cpu', '?')}, {cal.get('measured_at', '?')})",
     )

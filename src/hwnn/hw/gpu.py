@@ -25,6 +25,7 @@ Presets (one die each):
 - ``h100``: NVIDIA H100 SXM5 datasheet (dense, no sparsity): 67 TFLOPS fp32 (CUDA cores),
   989 TFLOPS fp16/bf16 and 1979 TOPS int8 (tensor cores), 3.35 TB/s HBM3, 50 MB L2,
   1.98 GHz boost, 700 W.
+- On-chip accesses are priced at one SM's shared memory (64 KiB Kepler, 256 KiB Hopper).
 - Both pay ``layer_overhead_s`` = 5 us per layer, the order of a CUDA kernel launch plus
   synchronisation, which dominates tiny layers.
 """
@@ -142,6 +143,7 @@ def deck_gpu_2011() -> RooflineDevice:
         peak_ops_per_s={"fp32": flops_per_frame / fit.t_compute_s},
         dram_bandwidth_bytes_per_s=weight_bytes / fit.t_weights_s,
         onchip_bytes=16 * 2**20,
+        onchip_bank_bytes=64 * 1024,
         clock_hz=1.5e9,
         busy_power_w=244.0,  # assumed: GTX 580-class board power
         weights_resident=False,
@@ -158,6 +160,7 @@ def k80() -> RooflineDevice:
         peak_ops_per_s={"fp32": 2.8e12},
         dram_bandwidth_bytes_per_s=160e9,
         onchip_bytes=8 * 2**20,
+        onchip_bank_bytes=64 * 1024,  # Kepler SMX shared memory / L1
         clock_hz=560e6,
         busy_power_w=98.0,
         idle_power_w=25.0,
@@ -173,6 +176,7 @@ def h100() -> RooflineDevice:
         peak_ops_per_s={"fp32": 67e12, "fp16": 989e12, "int8": 1979e12},
         dram_bandwidth_bytes_per_s=3.35e12,
         onchip_bytes=50e6,
+        onchip_bank_bytes=256 * 1024,  # Hopper SM's combined L1 / shared memory
         clock_hz=1.98e9,
         busy_power_w=700.0,
         layer_overhead_s=KERNEL_LAUNCH_S,

@@ -17,11 +17,13 @@ memory and the device keeps it resident; a layer's activations stay on-chip when
 and output fit, else they go through DRAM.
 
 Energy, by part: the MACs and accesses priced by ``hwnn.hw.energy`` (Horowitz 45 nm by
-default). A device with a published busy power ``W`` draws ``W x t`` while it runs; the
-difference between that and the priced parts is "other" (instruction fetch, control,
-clocking and static power: what the op table does not price, which dominates on a CPU,
-Horowitz ISSCC 2014). When the priced parts exceed ``W x t`` (a newer node than 45 nm) they
-are scaled down to it in proportion, so the total is the device's busy power times time.
+default); an on-chip access is priced at the size of one bank (``onchip_bank_bytes``: a
+core's L2, an SM's shared memory, a CMX slice), since that is the array it reads. A
+device with a published busy power ``W`` draws ``W x t`` while it runs; the difference
+between that and the priced parts is "other" (instruction fetch, control, clocking and
+static power: what the op table does not price, which dominates on a CPU; Horowitz ISSCC
+2014). When the priced parts exceed ``W x t`` (a newer node than 45 nm) they are scaled
+down to it in proportion, so the total is the device's busy power times time.
 """
 
 from __future__ import annotations
@@ -135,6 +137,7 @@ class RooflineDevice(Device):
         layer_overhead_s: float = 0.0,
         weights_resident: bool = True,
         onchip_name: str = "sram",
+        onchip_bank_bytes: float | None = None,
         table: energy.EnergyTable | None = None,
         source: str = "",
     ) -> None:
@@ -160,6 +163,9 @@ class RooflineDevice(Device):
         self.layer_overhead_s = layer_overhead_s
         self.weights_resident = weights_resident
         self.onchip_name = onchip_name
+        # an access reads one bank (an L2, an SM's shared memory, a CMX slice), so the
+        # SRAM energy follows the bank's size, not the whole on-chip capacity
+        self.onchip_bank_bytes = onchip_bank_bytes or onchip_bytes
         self.table = table
         self.source = source
 
@@ -200,7 +206,8 @@ class RooflineDevice(Device):
         t = max(t_compute, t_dram, t_onchip) + self.layer_overhead_s
         parts = energy.breakdown_pj(
             layer.macs, layer.weight_format, layer.act_format,
-            {self.onchip_name: (onchip, self.onchip_bytes)} if onchip else None, dram, self.table,
+            {self.onchip_name: (onchip, self.onchip_bank_bytes)} if onchip else None, dram,
+            self.table,
         )
         if self.busy_power_w:
             parts = cap_to_power(parts, self.busy_power_w * t * 1e12)
@@ -220,6 +227,7 @@ class RooflineDevice(Device):
             "peak_ops_per_s": dict(self.peak_ops_per_s),
             "dram_bandwidth_bytes_per_s": self.dram_bandwidth_bytes_per_s,
             "onchip_bytes": self.onchip_bytes,
+            "onchip_bank_bytes": self.onchip_bank_bytes,
             "onchip_bandwidth_bytes_per_s": self.onchip_bandwidth_bytes_per_s,
             "clock_hz": self.clock_hz,
             "busy_power_w": self.busy_power_w,

@@ -46,6 +46,7 @@ def myriad2() -> RooflineDevice:
         clock_hz=600e6,
         busy_power_w=0.9,
         onchip_name="cmx",
+        onchip_bank_bytes=128 * 1024,  # CMX is built of 128 KiB slices
         source="Movidius Myriad 2 brief (12 SHAVE v2, 600 MHz, 2 MB CMX); 0.9 W from the deck; "
         "LPDDR3 bandwidth assumed",
     )
@@ -66,6 +67,7 @@ def myriadx() -> RooflineDevice:
         clock_hz=700e6,
         busy_power_w=1.5,
         onchip_name="cmx",
+        onchip_bank_bytes=128 * 1024,
         source="Intel Movidius Myriad X brief (16 SHAVE, 700 MHz, NCE > 1 TOPS, 2.5 MB CMX); "
         "LPDDR4 bandwidth and 1.5 W assumed",
     )

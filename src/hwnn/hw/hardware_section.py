@@ -1,0 +1,281 @@
+"""The study's hardware part: every precision of the trained model on every device.
+
+For each precision (a Workload whose layers carry their weight and activation formats)
+and each device: latency, throughput, energy per inference and inferences per joule,
+plus two charts:
+
+- a roofline chart: each device's roof (its peak for the formats that matter, and its
+  DRAM slope) with the layers placed at their operational intensity (ops per byte of
+  weights + inputs + outputs, the compulsory traffic) and attained rate;
+- an energy breakdown: energy per inference by part (compute, each on-chip memory,
+  DRAM, and "other" = what the op table does not price) for each precision and device,
+  the deck's "Cost of Operations" made concrete.
+
+A third section lists the price of one MAC at each precision's formats (energy and area
+from the table) and the bytes of its weights.
+
+``device="asic"`` in the list is the custom array built for each precision: a 64 x 64
+MAC array of the workload's widest formats (``asic_for``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+
+from hwnn.formats import Format
+from hwnn.hw import energy
+from hwnn.hw.asic import ASIC
+from hwnn.hw.device import Device, WorkloadEstimate
+from hwnn.hw.roofline import CLASSES, compute_class, layer_bytes
+from hwnn.hw.workload import Workload
+from hwnn.results import Section
+
+DEFAULT_DEVICES = ("haswell", "h100", "tpu-v1", "zc706", "myriadx", "asic")
+
+
+@dataclass(frozen=True)
+class HardwareRow:
+    """One precision on one device, per inference (``batch`` inferences per run)."""
+
+    precision: str
+    device: str
+    kind: str
+    batch: int
+    feasible: bool
+    latency_s: float
+    throughput_per_s: float
+    energy_per_inference_pj: float
+    inferences_per_j: float
+    utilization: float
+    bound: str
+    energy_by_part_pj: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MacCostRow:
+    precision: str
+    formats: str
+    mac_energy_pj: float
+    mac_area_um2: float
+    weight_bytes: float
+    macs: int
+    compute_energy_pj: float  # MACs x MAC energy: the floor any device pays
+
+
+def _widest(formats: list[Format]) -> Format:
+    return max(formats, key=lambda f: (CLASSES.index(compute_class(f, f)), f.bits))
+
+
+def asic_for(workload: Workload, rows: int = 64, cols: int = 64) -> ASIC:
+    """A custom array for this workload: MACs of its widest weight and activation formats."""
+    w = _widest([layer.weight_format for layer in workload.layers])
+    a = _widest([layer.act_format for layer in workload.layers])
+    return ASIC(f"asic-{w.name}x{a.name}", rows, cols, w, a, 512 * 1024, 256 * 1024)
+
+
+def _device(name: str, workload: Workload) -> Device:
+    from hwnn.hw import devices
+
+    return asic_for(workload) if name == "asic" else devices.get(name)
+
+
+def _row(precision: str, device: Device, est: WorkloadEstimate) -> HardwareRow:
+    macs = sum(e.macs for e in est.layers) or 1
+    util = sum(e.utilization * e.macs for e in est.layers) / macs
+    bounds = {e.bound for e in est.layers if e.bound}
+    parts = {k: v / est.batch for k, v in est.energy_by_part_pj().items()}
+    return HardwareRow(
+        precision=precision, device=est.device, kind=device.kind, batch=est.batch,
+        feasible=est.feasible, latency_s=est.latency_s if est.feasible else math.nan,
+        throughput_per_s=est.throughput_per_s,
+        energy_per_inference_pj=est.energy_per_inference_pj,
+        inferences_per_j=est.inferences_per_j, utilization=util if est.feasible else math.nan,
+        bound=bounds.pop() if len(bounds) == 1 else "mixed" if bounds else "",
+        energy_by_part_pj=parts if est.feasible else {},
+        reason="; ".join(est.reasons),
+    )
+
+
+def estimate_all(
+    workloads: dict[str, Workload], device_names: tuple[str, ...] | list[str] = DEFAULT_DEVICES,
+    batch: int = 1,
+) -> tuple[list[HardwareRow], dict[tuple[str, str], tuple[Device, WorkloadEstimate, Workload]]]:
+    rows, runs = [], {}
+    for precision, w in workloads.items():
+        for name in device_names:
+            dev = _device(name, w)
+            est = dev.estimate(w, batch)
+            rows.append(_row(precision, dev, est))
+            runs[(precision, name)] = (dev, est, w)
+    return rows, runs
+
+
+def mac_costs(workloads: dict[str, Workload]) -> list[MacCostRow]:
+    out = []
+    for precision, w in workloads.items():
+        e = sum(
+            layer.macs * energy.mac_energy_pj(layer.weight_format, layer.act_format)
+            for layer in w.layers
+        )
+        fmts = sorted({f"{x.weight_format.name}x{x.act_format.name}" for x in w.layers})
+        main = max(w.layers, key=lambda x: x.macs)
+        out.append(MacCostRow(
+            precision=precision, formats=", ".join(fmts),
+            mac_energy_pj=energy.mac_energy_pj(main.weight_format, main.act_format),
+            mac_area_um2=energy.mac_area_um2(main.weight_format, main.act_format),
+            weight_bytes=sum(layer_bytes(x)[0] for x in w.layers), macs=w.macs,
+            compute_energy_pj=e,
+        ))
+    return out
+
+
+def hardware_section(
+    workloads: dict[str, Workload],
+    devices: tuple[str, ...] | list[str] = DEFAULT_DEVICES,
+    batch: int = 1,
+) -> list[Section]:
+    """Sections "hardware" (rows + roofline and energy charts) and "mac_costs"."""
+    rows, runs = estimate_all(workloads, devices, batch)
+    charts = []
+    if rows:
+        charts = [roofline_chart(runs), energy_chart(rows)]
+    return [
+        Section(
+            "hardware", "Hardware: every precision on every device", rows,
+            "Latency, throughput and energy per inference from each device model "
+            "(hwnn.hw): rooflines for CPU, GPU and VPU, the TPU v1 mapped roofline, a "
+            "FINN-style FPGA pipeline, and a custom MAC array ('asic') of each precision's "
+            "formats. Energy: operations and memory accesses priced by Horowitz's 45 nm "
+            "table, brought to the device's busy power where it has one ('other' is what "
+            "the table does not price: control, instruction overhead, static power).",
+            charts,
+        ),
+        Section(
+            "mac_costs", "Cost of one MAC at each precision", mac_costs(workloads),
+            "Energy and area of one multiply-accumulate of each precision's formats "
+            "(Horowitz ISSCC 2014, 45 nm; binary = XNOR + popcount, log2 = shift + add, "
+            "codebook = lookup + multiply), and the compute energy floor of one inference.",
+        ),
+    ]
+
+
+# ---- charts ------------------------------------------------------------------------------
+
+PART_COLORS = {"compute": "tab:blue", "dram": "tab:red", "other": "tab:gray"}
+ONCHIP_COLORS = ["tab:green", "tab:olive", "tab:cyan", "tab:purple", "tab:pink", "tab:brown"]
+
+
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.find("<svg"):]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _roof(device: Device, workload: Workload) -> tuple[float, float] | None:
+    """(peak ops/s, DRAM bytes/s) the device offers this workload's widest formats."""
+    spec = device.spec()
+    bw = spec.get("dram_bandwidth_bytes_per_s")
+    peaks = spec.get("peak_ops_per_s")
+    if not bw or not peaks:
+        return None
+    if isinstance(peaks, (int, float)):
+        return float(peaks), float(bw)
+    from hwnn.hw.roofline import supported_class
+
+    cls = max((compute_class(x.weight_format, x.act_format) for x in workload.layers),
+              key=CLASSES.index)
+    have = supported_class(peaks, cls) or max(peaks, key=peaks.get)
+    return float(peaks[have]), float(bw)
+
+
+def roofline_chart(runs: dict) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    precisions = sorted({p for p, _ in runs}, key=list(dict.fromkeys(p for p, _ in runs)).index)
+    markers = dict(zip(precisions, "osD^v<>phX*", strict=False))
+    names = list(dict.fromkeys(d for _, d in runs))
+    colors = {d: f"C{i % 10}" for i, d in enumerate(names)}
+    xs = []
+    for (precision, name), (_dev, est, w) in runs.items():
+        for layer, e in zip(w.layers, est.layers, strict=True):
+            if not e.feasible or e.latency_s <= 0:
+                continue
+            x = 2 * layer.macs / max(sum(layer_bytes(layer)), 1e-9)
+            y = 2 * layer.macs / e.latency_s
+            xs.append(x)
+            ax.scatter(x, y, marker=markers.get(precision, "o"), color=colors[name], s=22,
+                       alpha=0.8)
+    lo, hi = (min(xs) / 4, max(xs) * 4) if xs else (0.1, 1e4)
+    drawn = set()
+    for (_, name), (dev, _, w) in runs.items():
+        roof = _roof(dev, w)
+        if roof is None or name in drawn:
+            continue
+        drawn.add(name)
+        peak, bw = roof
+        grid = [lo * (hi / lo) ** (i / 100) for i in range(101)]
+        ax.plot(grid, [min(peak, g * bw) for g in grid], color=colors[name], lw=1.2,
+                label="asic (per precision)" if name == "asic" else dev.name)
+    for precision in precisions:
+        ax.scatter([], [], marker=markers[precision], color="black", label=precision)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operational intensity (ops per byte of weights + inputs + outputs)")
+    ax.set_ylabel("attained ops/s (1 MAC = 2 ops)")
+    ax.set_title("Roofline: DRAM roofs (lines), layers (markers; above a roof = on-chip)",
+                 fontsize=9)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    return _svg(fig)
+
+
+def energy_chart(rows: list[HardwareRow]) -> str:
+    plt = _plt()
+    names = list(dict.fromkeys(r.device if r.kind != "asic" else "asic" for r in rows))
+    precisions = list(dict.fromkeys(r.precision for r in rows))
+    onchip = sorted({k for r in rows for k in r.energy_by_part_pj} - set(PART_COLORS))
+    colors = {**PART_COLORS, **{k: ONCHIP_COLORS[i % len(ONCHIP_COLORS)]
+                               for i, k in enumerate(onchip)}}
+    order = ["compute", *onchip, "dram", "other"]
+    cols = min(3, len(names))
+    nrows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.8 * nrows), squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        sub = [r for r in rows if (r.device if r.kind != "asic" else "asic") == name]
+        for i, precision in enumerate(precisions):
+            r = next((x for x in sub if x.precision == precision), None)
+            if r is None or not r.feasible:
+                ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=7)
+                continue
+            bottom = 0.0
+            for part in order:
+                v = r.energy_by_part_pj.get(part, 0.0) / 1e6  # microjoules
+                if v > 0:
+                    ax.bar(i, v, bottom=bottom, color=colors[part], width=0.7)
+                    bottom += v
+        ax.set_xticks(range(len(precisions)), precisions, rotation=45, fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel("uJ per inference", fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[p]) for p in order if p in colors]
+    fig.legend(handles, [p for p in order if p in colors], loc="upper center",
+               ncol=min(6, len(handles)), fontsize=7, bbox_to_anchor=(0.5, 1.04))
+    fig.tight_layout()
+    return _svg(fig)

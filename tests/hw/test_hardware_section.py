@@ -1,0 +1,73 @@
+"""The study's hardware section: rows for every precision x device, charts, MAC costs."""
+
+import json
+import math
+
+import pytest
+
+from hwnn.formats import FP32, INT8, Binary
+from hwnn.hw.hardware_section import asic_for, hardware_section
+from hwnn.hw.workload import Layer, Workload
+from hwnn.results import to_jsonable
+
+
+def mlp(w, a, float_ends=False):
+    dims = (64, 32, 10)
+    layers = []
+    for i in range(2):
+        wf, af = (FP32, FP32) if float_ends and i == 0 else (w, a)
+        layers.append(Layer(f"fc{i}", m=1, k=dims[i], n=dims[i + 1], weight_format=wf,
+                            act_format=af))
+    return Workload("mlp", tuple(layers))
+
+
+WORKLOADS = {"fp32": mlp(FP32, FP32), "int8": mlp(INT8, INT8),
+             "bnn": mlp(Binary(), Binary(), float_ends=True)}
+DEVICES = ("haswell", "tpu-v1", "zc706", "asic")
+
+
+@pytest.fixture(scope="module")
+def sections():
+    return hardware_section(WORKLOADS, DEVICES)
+
+
+def test_rows_for_every_precision_and_device(sections):
+    hw, costs = sections
+    assert hw.key == "hardware" and costs.key == "mac_costs"
+    assert [(r.precision, r.device.split("-")[0]) for r in hw.data] == [
+        (p, d.split("-")[0]) for p in WORKLOADS for d in DEVICES
+    ]
+    for r in hw.data:
+        if not r.feasible:
+            assert r.device == "tpu-v1" and r.precision in ("fp32", "bnn")
+            assert "quantize to int8" in r.reason and math.isnan(r.throughput_per_s)
+            continue
+        assert r.latency_s > 0 and r.throughput_per_s > 0
+        assert r.inferences_per_j == pytest.approx(1e12 / r.energy_per_inference_pj)
+        assert sum(r.energy_by_part_pj.values()) == pytest.approx(r.energy_per_inference_pj)
+    json.dumps(to_jsonable(hw.data))  # NaN becomes null
+
+
+def test_lower_precision_is_cheaper_on_the_custom_array(sections):
+    hw, _ = sections
+    asic = {r.precision: r for r in hw.data if r.kind == "asic"}
+    assert asic["int8"].energy_per_inference_pj < asic["fp32"].energy_per_inference_pj / 3
+    assert asic_for(WORKLOADS["int8"]).weight_format == INT8
+    assert asic_for(WORKLOADS["bnn"]).weight_format == FP32  # float first layer
+
+
+def test_charts_are_inline_svg(sections):
+    hw, _ = sections
+    assert len(hw.charts) == 2
+    assert all(c.startswith("<svg") and c.rstrip().endswith("</svg>") for c in hw.charts)
+
+
+def test_mac_costs_exact(sections):
+    _, costs = sections
+    by = {r.precision: r for r in costs.data}
+    assert by["int8"].mac_energy_pj == pytest.approx(0.3)
+    assert by["fp32"].mac_energy_pj == pytest.approx(4.6)
+    macs = 64 * 32 + 32 * 10
+    assert by["int8"].compute_energy_pj == pytest.approx(macs * 0.3)
+    assert by["bnn"].compute_energy_pj == pytest.approx(64 * 32 * 4.6 + 32 * 10 * 2 * 0.03 / 8)
+    assert by["int8"].weight_bytes == macs
