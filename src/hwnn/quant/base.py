@@ -19,7 +19,7 @@ the weight's shape, that the forward pass uses):
 | format | codes | scale | other |
 |---|---|---|---|
 | ``Binary`` | int8 in {-1, +1} | alpha, broadcastable (per out channel or scalar) | |
-| ``Ternary`` | int8 in {-1, 0, +1} | positive level | ``scale_neg``: negative level (TTQ) |
+| ``Ternary`` | int8 in {-1, 0, +1} | positive level | ``scale_neg``: TTQ's (TWN: None) |
 | ``Fixed(b, f)`` | int32 in [-2^(b-1), 2^(b-1)-1] | 2^-f (scalar) | |
 | ``Int(8)`` | int8 | per out channel, broadcastable | |
 | ``Log2(b, fsr)`` | int8 sign in {-1, 0, +1} | | ``exponents``: int8, value = sign * 2^e |

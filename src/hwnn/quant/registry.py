@@ -130,7 +130,7 @@ _METHODS = [
         False, binary.BinaryConnectWeight, binary.binary_connect,
         "Courbariaux, Bengio & David, NeurIPS 2015",
         _plain(binary.BinaryConnectWeight, True), _fp32_act,
-        finetune_epochs=15, lr=1e-3, clip=1.0, batch_norm="all", deck_loss_pct=19.2,
+        finetune_epochs=15, lr=1e-2, clip=1.0, batch_norm="all", deck_loss_pct=19.2,
     ),
     Method(
         "bwn", "Binary Weight Net (BWN)", "Reduce Weight", 1, 1, 32, True,
@@ -142,7 +142,7 @@ _METHODS = [
         binary.BNNWeight, binary.bnn_sign, "Hubara, Courbariaux et al., NeurIPS 2016",
         _plain(binary.BNNWeight),
         lambda first: fixed_point.FixedPointAct(8) if first else binary.SignAct(),
-        finetune_epochs=20, lr=1e-3, clip=1.0, batch_norm="all", binary_act=True,
+        finetune_epochs=20, lr=1e-2, clip=1.0, batch_norm="all", binary_act=True,
         deck_loss_pct=29.8,
     ),
     Method(
@@ -150,13 +150,13 @@ _METHODS = [
         binary.BWNWeight, binary.xnor_input_scale, "Rastegari et al., XNOR-Net, ECCV 2016",
         _plain(binary.BWNWeight),
         lambda first: fixed_point.FixedPointAct(8) if first else binary.XNORAct(),
-        finetune_epochs=15, lr=1e-3, batch_norm="hidden", binary_act=True, deck_loss_pct=11.0,
+        finetune_epochs=15, lr=3e-3, batch_norm="hidden", binary_act=True, deck_loss_pct=11.0,
     ),
     Method(
         "lognet", "LogNet", "Non-Linear", 4, 5, 4, False,
         lognet.LogWeight, lognet.log_quantize, "Lee, Miyashita et al., ICASSP 2017",
         _bits_only(lognet.LogWeight), lambda first: lognet.LogAct(4),
-        finetune_epochs=5, lr=1e-4, deck_loss_pct=3.2,
+        finetune_epochs=5, lr=1e-3, deck_loss_pct=3.2,
     ),
     Method(
         "weight_sharing", "Weight Sharing", "Non-Linear", 4, 8, 16, False,

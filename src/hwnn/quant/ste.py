@@ -44,12 +44,23 @@ def sign_ste(x: torch.Tensor, cancel: bool = True) -> torch.Tensor:
     return _SignSTE.apply(x, cancel)
 
 
-def straight_through(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Value ``q`` in the forward pass, gradient of the identity to ``x`` in the backward.
+class _StraightThrough(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        return q.detach().clone()
 
-    x + (q - x).detach() equals q exactly for finite values, and d/dx is 1.
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad, None
+
+
+def straight_through(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Exactly ``q`` in the forward pass, the identity's gradient to ``x`` in the backward.
+
+    (The common ``x + (q - x).detach()`` is off by rounding, which breaks "exactly k
+    values" invariants and bit-exact deployment.)
     """
-    return x + (q - x).detach()
+    return _StraightThrough.apply(x, q)
 
 
 def round_ste(x: torch.Tensor) -> torch.Tensor:

@@ -87,7 +87,7 @@ class TWNWeight(WeightQuantizer):
         codes = _ternary_codes(w, delta)
         return QuantizedWeight(
             values=codes * alpha, format=self.format, codes=codes.to(torch.int8),
-            scale=alpha.clone(), scale_neg=alpha.clone(),
+            scale=alpha.clone(),
         )
 
 
