@@ -1,0 +1,276 @@
+"""SCALE-Sim 3.0.0's CALC-mode memory system, reproduced event by event (not cycle by cycle).
+
+SCALE-Sim walks every cycle of the demand matrices in Python. Its CALC ("estimate
+bandwidth") memories are simple enough to jump from event to event instead:
+
+* **Read buffers (ifmap, filter)** never stall. The estimator groups distinct addresses in
+  sets of n = floor(SRAM bytes / 100); 50 sets form the active half. An address is new when
+  it is not among the addresses seen since the last half turned over; when the
+  E = 50 n-th new address arrives (an *epoch* ends), the half is prefetched from DRAM and
+  forgotten. DRAM reads = every new address; the DRAM trace starts ceil(E / 10) cycles
+  before the first request (10 words/cycle) and stops one cycle after the last epoch end
+  (or at -1 if no epoch ever ended). ``ReadEstimator`` finds epoch ends with vectorised
+  first-occurrence scans over the request stream.
+* **Write buffer (ofmap)** keeps outputs in lines of A_c words. When more than the drain
+  half is used and no drain is running, it closes the current (maybe partial) line and
+  drains ceil(D / A_c) lines, one per cycle; a drain counts a partial line as full unless
+  it is the last one drained (a SCALE-Sim quirk that can over-count DRAM writes). A write
+  that finds the buffer full while a drain runs stalls the array until the drain ends.
+  ``WriteBuffer`` jumps between these events.
+
+Reference: SCALE-Sim 3.0.0 ``memory/read_buffer_estimate_bw.py``, ``memory/write_buffer.py``
+and ``memory/double_buffered_scratchpad_mem.py`` (Samajdar et al., ISPASS 2020).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hwnn.errors import ConfigError
+from hwnn.hw.systolic_folds import FoldPlan, Operands, fold_stream
+
+PREFETCH_BW = 10  # words/cycle SCALE-Sim assumes for read prefetches in CALC mode
+SETS_ACTIVE = 50  # int(active_buf_frac * 100) with active_buf_frac = 0.5
+
+
+class ReadEstimator:
+    """The set-based prefetch estimator of one read SRAM (ifmap or filter)."""
+
+    def __init__(self, size_bytes: int, space: int, base: int, name: str) -> None:
+        self.n = size_bytes // 100
+        if self.n <= 0:
+            raise ConfigError(
+                f"{name} SRAM of {size_bytes} bytes is under 100 bytes: SCALE-Sim's estimator "
+                "needs at least 1 word per set; use a larger SRAM")
+        self.epoch_elems = SETS_ACTIVE * self.n
+        self.base = base
+        self.stamp = np.zeros(max(space, 1), dtype=np.int32)
+        self.epoch = 1
+        self.count = 0
+        self.epoch_end_rows: list[int] = []
+        self.first_row: int | None = None
+        self.last_row: int | None = None
+
+    def feed(self, rows: np.ndarray, addrs: np.ndarray) -> None:
+        if rows.size == 0:
+            return
+        if self.first_row is None:
+            self.first_row = int(rows[0])
+        self.last_row = int(rows[-1])
+        a = addrs - self.base
+        E = self.epoch_elems
+        span = max(2 * E, 4096)
+        pos, n = 0, a.size
+        while pos < n:
+            end = min(n, pos + span)
+            x = a[pos:end]
+            fresh = np.flatnonzero(self.stamp[x] != self.epoch)
+            if fresh.size == 0:
+                pos = end
+                continue
+            _, first = np.unique(x[fresh], return_index=True)
+            new = fresh[np.sort(first)]
+            need = E - self.count
+            if new.size < need:
+                self.stamp[x[new]] = self.epoch
+                self.count += new.size
+                pos = end
+            else:
+                cut = int(new[need - 1])
+                self.epoch_end_rows.append(int(rows[pos + cut]))
+                self.epoch += 1
+                self.count = 0
+                pos += cut + 1
+
+    @property
+    def dram_reads(self) -> int:
+        return len(self.epoch_end_rows) * self.epoch_elems + self.count
+
+    def dram_window(self, cycle_of) -> tuple[float, float]:
+        """(start, stop) cycles of the DRAM trace, as SCALE-Sim reports them."""
+        if self.epoch_end_rows:
+            first = cycle_of(self.first_row)
+            start = first - math.ceil(self.epoch_elems / PREFETCH_BW)
+            return float(start), float(cycle_of(self.epoch_end_rows[-1]) + 1)
+        sets = -(-self.count // self.n)
+        cycles = math.ceil(sets * self.n / PREFETCH_BW)
+        return float(-cycles), -1.0
+
+
+@dataclass
+class WriteBuffer:
+    """The double-buffered ofmap SRAM, driven by the stream of write requests."""
+
+    size_elems: int
+    line_width: int
+    free: int = 0
+    line_fill: int = 0
+    lines: int = 0
+    partial: dict[int, int] = field(default_factory=dict)
+    drain_start_line: int = 0
+    drain_end: int = 0
+    stall: int = 0  # stall cycles of rows before the current one
+    row: int = -1  # current row
+    row_off: int = 0  # stall cycles added inside the current row
+    stall_rows: list[int] = field(default_factory=list)
+    stall_cum: list[int] = field(default_factory=list)
+    dram_writes: int = 0
+    dram_first: float | None = None
+    dram_last: float | None = None
+    first_row: int | None = None
+    last_row: int | None = None
+
+    def __post_init__(self) -> None:
+        active = math.ceil(self.size_elems * 0.5)
+        self.drain_size = self.size_elems - active
+        if self.drain_size <= 0:
+            raise ConfigError(
+                f"ofmap SRAM of {self.size_elems} words has no drain half; use at least 2 words")
+        self.free = self.size_elems
+        self.lines_per_drain = -(-self.drain_size // self.line_width)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _store(self, k: int) -> None:
+        self.free -= k
+        self.line_fill += k
+        self.lines += self.line_fill // self.line_width
+        self.line_fill %= self.line_width
+
+    def _enter_row(self, r: int) -> None:
+        if r != self.row:
+            self._close_row()
+            self.row = r
+
+    def _close_row(self) -> None:
+        if self.row_off:
+            self.stall += self.row_off
+            self.stall_rows.append(self.row)
+            self.stall_cum.append(self.stall)
+            self.row_off = 0
+
+    def _drain(self, start: int) -> int:
+        end = min(self.drain_start_line + self.lines_per_drain, self.lines)
+        nl = end - self.drain_start_line
+        if nl <= 0:  # SCALE-Sim would index an empty array here; nothing to drain
+            return self.drain_end
+        last_fill = self.partial.get(end - 1, self.line_width)
+        data = nl * self.line_width - (self.line_width - last_fill)
+        self.dram_writes += data
+        self.free += data
+        stop = start + nl - 1
+        self.dram_first = start if self.dram_first is None else min(self.dram_first, start)
+        self.dram_last = stop if self.dram_last is None else max(self.dram_last, stop)
+        self.drain_start_line = end
+        return stop
+
+    def _flush(self) -> None:
+        if self.line_fill:
+            self.partial[self.lines] = self.line_fill
+            self.lines += 1
+            self.line_fill = 0
+
+    # --- driving -----------------------------------------------------------------------
+    def feed(self, rows: np.ndarray) -> None:
+        """Write requests, one per element, at the given global demand rows (sorted)."""
+        if rows.size == 0:
+            return
+        if self.first_row is None:
+            self.first_row = int(rows[0])
+        self.last_row = int(rows[-1])
+        pos, n = 0, rows.size
+        trig_free = self.size_elems - self.drain_size
+        while pos < n:
+            sx = self.stall + self.row_off
+            jc = int(np.searchsorted(rows[pos:], self.drain_end - sx, side="left"))
+            js = max(0, self.free - 1)
+            jt = max(0, self.free - trig_free)
+            if js < jc and js < n - pos:  # buffer full while a drain runs: stall
+                self._store(js + 1)
+                r = int(rows[pos + js])
+                self._enter_row(r)
+                cyc = r + self.stall + self.row_off
+                self.row_off += self.drain_end - cyc
+                pos += js + 1
+                continue
+            j = max(jt, jc)
+            if j >= n - pos:
+                self._store(n - pos)
+                self._enter_row(int(rows[-1]))
+                return
+            self._store(j + 1)
+            r = int(rows[pos + j])
+            self._enter_row(r)
+            self._flush()
+            self.drain_end = self._drain(r + self.stall + self.row_off)
+            pos += j + 1
+
+    def finish(self, last_row: int) -> int:
+        """Ends the layer at demand row ``last_row``; drains the rest; returns its cycle."""
+        self._enter_row(last_row)
+        cycle = last_row + self.stall + self.row_off
+        self._close_row()
+        self._flush()
+        c = cycle
+        while self.drain_start_line < self.lines:
+            self.drain_end = self._drain(c)
+            c = self.drain_end + 1
+        return cycle
+
+    def cycle_of(self, row: int) -> int:
+        """Cycle at which demand row ``row`` is issued (stalls of earlier rows included)."""
+        i = int(np.searchsorted(np.asarray(self.stall_rows), row, side="left"))
+        return row + (self.stall_cum[i - 1] if i else 0)
+
+    def serviced_cycle(self, row: int) -> int:
+        """Cycle at which row ``row``'s writes complete (its own stalls included)."""
+        i = int(np.searchsorted(np.asarray(self.stall_rows), row, side="right"))
+        return row + (self.stall_cum[i - 1] if i else 0)
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    """Everything SCALE-Sim's memory system contributes to the three reports."""
+
+    total_cycles: int  # 0-based index of the last cycle (SCALE-Sim's convention)
+    stall_cycles: int
+    sram_start_stop: dict[str, tuple[float, float]]
+    dram_start_stop: dict[str, tuple[float, float]]
+    dram_accesses: dict[str, int]
+
+
+def calc_memory(plan: FoldPlan, ops: Operands, sram_kb: tuple[int, int, int]) -> MemoryReport:
+    """Runs the three CALC-mode buffers over every fold of one layer."""
+    L = plan.fold_cycles
+    g = ops.g
+    wb = WriteBuffer(sram_kb[2] * 1024, plan.cols)
+    for i, fr, fc in plan.fold_order():
+        for rows, _ in fold_stream(plan, ops, "ofmap", fr, fc):
+            wb.feed(rows + i * L)
+    last = wb.finish(plan.total_rows - 1)
+    readers = {
+        "ifmap": ReadEstimator(sram_kb[0] * 1024, g.ifmap_elems, ops.if_off, "ifmap"),
+        "filter": ReadEstimator(sram_kb[1] * 1024, g.k * g.n, ops.f_off, "filter"),
+    }
+    for name, rd in readers.items():
+        for i, fr, fc in plan.fold_order():
+            for rows, addrs in fold_stream(plan, ops, name, fr, fc):
+                rd.feed(rows + i * L, addrs)
+    sram = {}
+    dram = {}
+    for name, rd in readers.items():
+        if rd.first_row is None:
+            raise ConfigError(f"layer has no valid {name} request; check its sizes")
+        sram[name] = (float(wb.cycle_of(rd.first_row) + 1), float(wb.cycle_of(rd.last_row) + 1))
+        dram[name] = rd.dram_window(wb.cycle_of)
+    sram["ofmap"] = (float(wb.serviced_cycle(wb.first_row)),
+                     float(wb.serviced_cycle(wb.last_row)))
+    dram["ofmap"] = (float(wb.dram_first), float(wb.dram_last))
+    return MemoryReport(
+        total_cycles=int(last), stall_cycles=int(wb.stall),
+        sram_start_stop=sram, dram_start_stop=dram,
+        dram_accesses={"ifmap": readers["ifmap"].dram_reads,
+                       "filter": readers["filter"].dram_reads, "ofmap": wb.dram_writes},
+    )
