@@ -24,13 +24,16 @@ and writes, accumulator read-modify-writes (32-bit, once per row tile of K; pric
 ``hwnn.hw.energy``, then brought to 40 W x time (``roofline.cap_to_power``).
 
 ``backend="systolic"`` hands each layer to the cycle-accurate systolic-array simulator in
-``hwnn.hw.systolic`` when that module provides one (see ``systolic_backend``).
+``hwnn.hw.systolic`` when that module provides one (see ``systolic_backend``; preset
+``tpu-v1-systolic``). SCALE-Sim's weight-stationary folds load each weight tile without
+overlapping the previous fold (2 x 256 + 256 + M - 2 cycles per fold), whereas TPU v1
+double-buffers weights, so the simulator's cycle counts run above the mapped roofline's.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwnn.errors import ConfigError
 from hwnn.formats import FP32, INT8, Format, Int
@@ -102,13 +105,20 @@ def systolic_backend():
     array, config = getattr(mod, "SystolicArray", None), getattr(mod, "ArrayConfig", None)
     if isinstance(array, type) and issubclass(array, Device) and config is not None:
         c = TPUConfig()
+        # DRAM-limited ("USER") bandwidth needs the simulator's user-bandwidth model;
+        # without it, SCALE-Sim's CALC mode (reads never stall) is what it offers
+        try:
+            importlib.import_module("hwnn.hw.systolic_user")
+            mode = "USER"
+        except ImportError:
+            mode = "CALC"
         try:
             cfg = config(
                 rows=c.rows, cols=c.cols, dataflow="ws",
                 ifmap_sram_kb=c.unified_buffer_bytes // 1024,
                 filter_sram_kb=c.weight_fifo_bytes // 1024,
                 ofmap_sram_kb=c.accumulator_bytes // 1024,
-                bandwidth_mode="USER", dram_bw_words=c.dram_bandwidth_bytes_per_s / c.clock_hz,
+                bandwidth_mode=mode, dram_bw_words=c.dram_bandwidth_bytes_per_s / c.clock_hz,
                 word_bytes=1, freq_hz=c.clock_hz, name="tpu-v1-systolic",
             )
             return array(cfg).run
@@ -145,7 +155,14 @@ class TPU(Device):
                     "the systolic backend needs hwnn.hw.systolic (a tpu_v1() Device or "
                     "simulate_layer); use backend='roofline'"
                 )
-            return sim(workload)
+            # the simulator prices ops and accesses; bring them to 40 W x time like the
+            # roofline backend, so both sit on the same scale as the other devices
+            watts = self.config.busy_power_w
+            return [
+                replace(e, energy_pj=cap_to_power(e.energy_pj, watts * e.latency_s * 1e12))
+                if e.feasible else e
+                for e in sim(workload)
+            ]
         return [self.estimate_layer(layer) for layer in workload.layers]
 
     def estimate_layer(self, layer: Layer) -> LayerEstimate:
