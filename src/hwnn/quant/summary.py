@@ -46,7 +46,7 @@ class PrecisionResult:
     category: str
     weight_bits: int  # widest quantized weight format among the model's layers
     activation_bits: int  # the method's activation bits (BNN's first input is 8-bit)
-    precision: str  # the deck's notation, e.g. "2*" or "5(conv), 4(fc)"
+    precision: str  # the deck's notation for this model, e.g. "2*" or "5(conv), 4(fc)"
     first_last_fp32: bool
     fp32_accuracy: float
     accuracy: float
@@ -129,7 +129,7 @@ def measure(
         category=m.category,
         weight_bits=max(quantized) if quantized else 32,
         activation_bits=m.activation_bits,
-        precision=m.weight_label if keep == m.first_last_fp32 else m.weight_label.rstrip("*"),
+        precision=precision_label(layers, keep),
         first_last_fp32=keep,
         fp32_accuracy=fp32_accuracy,
         accuracy=acc,
@@ -142,6 +142,17 @@ def measure(
         layers=layers,
     )
     return result, q
+
+
+def precision_label(layers: list[LayerPrecision], first_last_fp32: bool) -> str:
+    """The deck's weight-bits notation for this model: "2*", "5(conv), 4(fc)", "8"."""
+    conv = {r.weight_bits for r in layers if r.kind == "conv2d" and r.weight_format != "fp32"}
+    fc = {r.weight_bits for r in layers if r.kind == "linear" and r.weight_format != "fp32"}
+    star = "*" if first_last_fp32 else ""
+    if conv and fc and conv != fc:
+        return f"{max(conv)}(conv), {max(fc)}(fc){star}"
+    bits = conv | fc
+    return f"{max(bits)}{star}" if bits else "32"
 
 
 @torch.no_grad()
