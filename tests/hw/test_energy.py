@@ -4,6 +4,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hwnn.errors import ConfigError, HwnnError
 from hwnn.formats import (
@@ -192,3 +194,28 @@ def test_missing_and_malformed_files(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(HwnnError, match="JSON object"):
         EnergyTable.load(tmp_path / "list.json")
+
+
+POOL = [FP32, FP16, BF16, INT8, Int(4), Int(16), Fixed(12, 4), Ternary(), Binary(), Log2(4),
+        Log2(6)]
+
+
+@given(st.sampled_from(POOL), st.sampled_from(POOL))
+def test_mac_price_does_not_depend_on_operand_order(w, a):
+    assert mac_energy_pj(w, a) == pytest.approx(mac_energy_pj(a, w))
+    assert mac_area_um2(w, a) == pytest.approx(mac_area_um2(a, w))
+
+
+@given(st.floats(1, 64), st.floats(1, 64))
+def test_integer_ops_grow_with_width(b1, b2):
+    t = default_table()
+    lo, hi = sorted((b1, b2))
+    for kind in ("add", "mult"):
+        assert t.int_op(kind, lo)[0] <= t.int_op(kind, hi)[0] + 1e-12
+
+
+@given(st.integers(1, 1 << 30), st.integers(1, 1 << 30), st.integers(0, 4096))
+def test_sram_grows_with_size_and_is_linear_in_bits(s1, s2, bits):
+    lo, hi = sorted((s1, s2))
+    assert sram_access_energy_pj(bits, lo) <= sram_access_energy_pj(bits, hi)
+    assert sram_access_energy_pj(2 * bits, lo) == pytest.approx(2 * sram_access_energy_pj(bits, lo))
