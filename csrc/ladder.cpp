@@ -316,7 +316,8 @@ void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c,
         pack_b_panel(b + pc * n + jc + j, n, std::min(s.nr, nc - j), kc, s.nr,
                      bpack.data + j * kc);
       }
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+      // Dynamic: on a shared machine one thread may be descheduled; the other takes its blocks.
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 1)
       for (long blk = 0; blk < row_blocks; ++blk) {
         const size_t ic = static_cast<size_t>(blk) * mc, rows = std::min(mc, m - ic);
         float *ap = apacks[thread_id()]->data;

@@ -1,0 +1,90 @@
+"""``hwnn bench ladder``: the deck's CPU speed-ups measured as an optimization ladder.
+
+``register(app)`` adds a ``ladder`` command to ``app``; mounted on the ``bench`` group it
+reads ``hwnn bench ladder [--json] [--sizes 256,512,1024,2048] [--threads 1,2] ...``.
+The logic lives in ``ladder_command`` (plain arguments in, a LadderReport out) so that the
+CLI stays a thin layer over ``hwnn.ladder``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from hwnn.commands.common import emit_json, err, guarded, out, progress, table
+from hwnn.errors import ConfigError
+from hwnn.ladder import LadderReport, ladder_report
+
+COLUMNS = [
+    "rung", "shape", "m", "n", "k", "threads", "gflops", "fraction_of_peak",
+    "speedup_over_naive", "ratio_to_openblas", "latency_per_sample_s", "note",
+]
+
+
+def parse_ints(text: str, option: str) -> tuple[int, ...]:
+    """"256,512" -> (256, 512); an empty string -> (); anything else is a ConfigError."""
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option} must be comma-separated positive integers such as 256,512; got {text!r}"
+        ) from None
+    if any(v < 1 for v in values):
+        raise ConfigError(f"{option} must be positive integers, got {text!r}")
+    return values
+
+
+def ladder_command(
+    json: bool = False,
+    sizes: str = "256,512,1024,2048",
+    threads: str = "1,2",
+    repeats: int = 5,
+    batches: str = "1,4,16,64,256",
+    layers: bool = True,
+    binary: bool = True,
+) -> LadderReport:
+    """Runs the ladder and prints it (a rich table, or JSON with ``json=True``)."""
+    size_list = parse_ints(sizes, "--sizes")
+    thread_list = parse_ints(threads, "--threads")
+    if not thread_list:
+        raise ConfigError("--threads must name at least one thread count, e.g. 1,2")
+    with progress(enabled=not json) as bar:
+        task = bar.add_task("ladder", total=None)
+
+        def step(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        kwargs = {"shapes": [] if not layers else None}
+        report = ladder_report(
+            sizes=size_list, threads=thread_list, repeats=repeats,
+            batches=parse_ints(batches, "--batches"), binary=binary, progress=step, **kwargs,
+        )
+    if json:
+        emit_json(report)
+        return report
+    err.print(
+        f"{report.cpu_model}: {report.simd or 'no SIMD'} peak "
+        f"{report.peak_gflops_per_core:.1f} GFLOP/s per core (FMA loop); {report.openblas}"
+    )
+    rows = [{c: getattr(r, c) for c in COLUMNS} for r in report.rows]
+    out.print(table("Optimization ladder (GFLOP/s = 2 flops per multiply-add)", rows, COLUMNS))
+    return report
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the ``ladder`` command to ``app`` (the ``bench`` group)."""
+
+    @app.command("ladder")
+    @guarded
+    def ladder(
+        json: bool = typer.Option(False, "--json", help="Print the machine-readable result only."),
+        sizes: str = typer.Option("256,512,1024,2048", help="Square sizes n for n^3 GEMMs."),
+        threads: str = typer.Option("1,2", help="Thread counts for the threads rung and BLAS."),
+        repeats: int = typer.Option(5, help="Timed runs per point; the median is reported."),
+        batches: str = typer.Option(
+            "1,4,16,64,256", help="Batch sizes for batched classification (empty: skip)."
+        ),
+        layers: bool = typer.Option(True, help="Also time the study's layer shapes."),
+        binary: bool = typer.Option(True, help="Also time the Fig. 5 binary kernel."),
+    ) -> None:
+        """Each rung from naive to SIMD + threads: GFLOP/s, fraction of peak, vs OpenBLAS."""
+        ladder_command(json, sizes, threads, repeats, batches, layers, binary)
