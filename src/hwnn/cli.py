@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 # Command groups that live beside their capability; each module has register(app).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["hwnn.commands.quantize", "hwnn.commands.hardware"]
 
 DataOpt = typer.Option(
     "digits", "--data", help="digits (embedded), mnist (IDX files) or synthetic."
