@@ -275,6 +275,11 @@ def simulate_layer(spec: LayerSpec, cfg: ArrayConfig, layer_id: int = 0,
     total = mem.total_cycles
     span = total if convention == "scalesim" else total + 1
     cycles = span * G
+    if cycles == 0:
+        raise ConfigError(
+            f"layer {spec.name!r} takes a single cycle, which SCALE-Sim's convention reports "
+            "as 0 total cycles (SCALE-Sim 3.0.0 divides by it and crashes); use "
+            "convention 'hwnn'")
     stall = mem.stall_cycles * G
     reads = {k: v * G for k, v in stats.sram_reads.items()}
     dram = {k: v * G for k, v in mem.dram_accesses.items()}
@@ -363,6 +368,9 @@ def cycles_only(spec: LayerSpec, cfg: ArrayConfig, convention: str = "scalesim")
     st = compute_stats(plan, convention)
     span = st.demand_rows - 1 if convention == "scalesim" else st.demand_rows
     cycles = span * spec.groups
+    if cycles == 0:
+        raise ConfigError(f"layer {spec.name!r} takes a single cycle: SCALE-Sim's convention "
+                          "reports 0; use convention 'hwnn'")
     return CyclesOnly(spec.name, spec.macs, cycles, spec.macs * 100 / (cycles * cfg.pes),
                       st.mapping_efficiency * 100, st.compute_util * 100, st.folds * spec.groups)
 

@@ -18,8 +18,8 @@ column folds outermost. Fold lengths in cycles (SCALE-Sim 3.0.0's demand matrice
 ``FoldPlan`` holds this arithmetic; ``Operands`` turns GEMM coordinates into SCALE-Sim
 addresses (ifmap pixels in HWC order, filters in NRSC order, ofmap in MN order), with -1
 for a window position that falls outside the input (SCALE-Sim's ceil output size).
-``fold_stream`` yields the valid (row, address) pairs of one fold's demand matrix in the
-order SCALE-Sim walks it (row by row, columns left to right), a bounded chunk at a time,
+``stream`` yields the valid (row, address) pairs of the folds' demand matrices in the
+order SCALE-Sim walks them (row by row, columns left to right), a bounded chunk at a time,
 so memory stays flat however large the layer.
 """
 
@@ -215,11 +215,12 @@ def _fold_blocks(plan: FoldPlan) -> dict[str, _Block]:
             "ofmap": _Block(c, True, L)}
 
 
-def _base(plan: FoldPlan, ops: Operands, which: str, fr: int, fc: int,
+def _base(plan: FoldPlan, ops: Operands, which: str, fr: np.ndarray, fc: np.ndarray,
           u: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """Address at unskewed block position (u, col) of fold (fr, fc); -1 where empty."""
+    """Address at unskewed block position (u, col) of folds (fr, fc); -1 where empty."""
     r, c = plan.rows, plan.cols
-    ru, cu = plan.used(fr, fc)
+    sr, sc, _ = plan.sr_sc_t
+    ru, cu = np.minimum(r, sr - fr * r), np.minimum(c, sc - fc * c)
     df = plan.dataflow
     neg = np.int64(-1)
     if df == "ws":
@@ -265,7 +266,7 @@ def _base(plan: FoldPlan, ops: Operands, which: str, fr: int, fc: int,
     return np.where(ok, ops.ofmap(m0 + np.minimum(col, cu - 1), np.clip(t, 0, T - 1)), neg)
 
 
-def _active_rows(plan: FoldPlan, which: str, fr: int, fc: int) -> tuple[int, int]:
+def _active_rows(plan: FoldPlan, which: str) -> tuple[int, int]:
     """Demand-matrix rows [lo, hi) of a fold that can hold a request (others are null)."""
     r = plan.rows
     df, L = plan.dataflow, plan.fold_cycles
@@ -283,25 +284,39 @@ def _active_rows(plan: FoldPlan, which: str, fr: int, fc: int) -> tuple[int, int
     return lo, min(L, hi + sk)
 
 
-def fold_stream(plan: FoldPlan, ops: Operands, which: str, fr: int, fc: int,
-                chunk_elems: int = CHUNK_ELEMS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Valid requests of one buffer in one fold: (row within fold, address) arrays.
+def stream(plan: FoldPlan, ops: Operands, which: str,
+           chunk_elems: int = CHUNK_ELEMS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Valid requests of one buffer over all folds: (global demand row, address) arrays.
 
-    Row-major over the fold's demand matrix, the order SCALE-Sim's memory loop visits them.
-    Skewed blocks place base element (u, c) at demand row u + c (the systolic wavefront).
+    Row-major over each fold's demand matrix, folds in order: the order SCALE-Sim's memory
+    loop visits them. Skewed blocks place base element (u, c) at fold row u + c (the
+    systolic wavefront). Small folds are batched, large ones split by rows, so one chunk
+    never holds more than about ``chunk_elems`` demand-matrix entries.
     """
     blk = _fold_blocks(plan)[which]
-    lo, hi = _active_rows(plan, which, fr, fc)
-    w = blk.width
-    step = max(1, chunk_elems // w)
-    cols = np.arange(w, dtype=np.int64)[None, :]
-    for r0 in range(lo, hi, step):
-        rows = np.arange(r0, min(hi, r0 + step), dtype=np.int64)[:, None]
-        u = rows - cols if blk.skew else np.broadcast_to(rows, (rows.shape[0], w))
-        addr = _base(plan, ops, which, fr, fc, u, np.broadcast_to(cols, u.shape))
-        flat = addr.ravel()
-        keep = flat != -1
-        if not keep.any():
-            continue
-        rr = np.broadcast_to(rows, addr.shape).ravel()
-        yield rr[keep], flat[keep]
+    lo, hi = _active_rows(plan, which)
+    w, L = blk.width, plan.fold_cycles
+    nrow = hi - lo
+    per_fold = nrow * w
+    if per_fold <= chunk_elems:
+        fstep, rstep = max(1, chunk_elems // per_fold), nrow
+    else:
+        fstep, rstep = 1, max(1, chunk_elems // w)
+    fr_all = np.tile(np.arange(plan.row_folds, dtype=np.int64), plan.col_folds)
+    fc_all = np.repeat(np.arange(plan.col_folds, dtype=np.int64), plan.row_folds)
+    cols = np.arange(w, dtype=np.int64)[None, None, :]
+    for f0 in range(0, plan.folds, fstep):
+        f1 = min(plan.folds, f0 + fstep)
+        fr = fr_all[f0:f1, None, None]
+        fc = fc_all[f0:f1, None, None]
+        fbase = np.arange(f0, f1, dtype=np.int64)[:, None, None] * L
+        for r0 in range(lo, hi, rstep):
+            rows = np.arange(r0, min(hi, r0 + rstep), dtype=np.int64)[None, :, None]
+            u = rows - cols if blk.skew else rows
+            shape = (f1 - f0, rows.shape[1], w)
+            addr = _base(plan, ops, which, fr, fc, np.broadcast_to(u, shape),
+                         np.broadcast_to(cols, shape))
+            flat = addr.ravel()
+            keep = flat != -1
+            if keep.any():
+                yield np.broadcast_to(fbase + rows, shape).ravel()[keep], flat[keep]

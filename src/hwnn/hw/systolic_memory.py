@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwnn.errors import ConfigError
-from hwnn.hw.systolic_folds import FoldPlan, Operands, fold_stream
+from hwnn.hw.systolic_folds import FoldPlan, Operands, stream
 
 PREFETCH_BW = 10  # words/cycle SCALE-Sim assumes for read prefetches in CALC mode
 SETS_ACTIVE = 50  # int(active_buf_frac * 100) with active_buf_frac = 0.5
@@ -243,21 +243,18 @@ class MemoryReport:
 
 def calc_memory(plan: FoldPlan, ops: Operands, sram_kb: tuple[int, int, int]) -> MemoryReport:
     """Runs the three CALC-mode buffers over every fold of one layer."""
-    L = plan.fold_cycles
     g = ops.g
     wb = WriteBuffer(sram_kb[2] * 1024, plan.cols)
-    for i, fr, fc in plan.fold_order():
-        for rows, _ in fold_stream(plan, ops, "ofmap", fr, fc):
-            wb.feed(rows + i * L)
+    for rows, _ in stream(plan, ops, "ofmap"):
+        wb.feed(rows)
     last = wb.finish(plan.total_rows - 1)
     readers = {
         "ifmap": ReadEstimator(sram_kb[0] * 1024, g.ifmap_elems, ops.if_off, "ifmap"),
         "filter": ReadEstimator(sram_kb[1] * 1024, g.k * g.n, ops.f_off, "filter"),
     }
     for name, rd in readers.items():
-        for i, fr, fc in plan.fold_order():
-            for rows, addrs in fold_stream(plan, ops, name, fr, fc):
-                rd.feed(rows + i * L, addrs)
+        for rows, addrs in stream(plan, ops, name):
+            rd.feed(rows, addrs)
     sram = {}
     dram = {}
     for name, rd in readers.items():

@@ -1,0 +1,169 @@
+"""The fast systolic model: invariants, hwnn's own layers, file parsing and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hwnn.errors import DataError, HwnnError
+from hwnn.formats import INT8
+from hwnn.hw.scalesim_io import read_config, read_report, read_topology, write_config, write_reports
+from hwnn.hw.systolic import (
+    ArrayConfig,
+    LayerSpec,
+    SystolicArray,
+    compute_stats,
+    cycles_only,
+    simulate_layer,
+    spec_from_layer,
+)
+from hwnn.hw.systolic_folds import FoldPlan, gemm_geometry
+from hwnn.hw.workload import Layer, Workload
+
+DATA = Path(__file__).parent / "data"
+
+dims = st.integers(min_value=1, max_value=40)
+arr = st.integers(min_value=1, max_value=12)
+flows = st.sampled_from(["os", "ws", "is"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=dims, k=dims, n=dims, rows=arr, cols=arr, df=flows)
+def test_cycles_at_least_macs_over_pes_and_utils_at_most_100(m, k, n, rows, cols, df):
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=df, ifmap_sram_kb=1, filter_sram_kb=1,
+                      ofmap_sram_kb=1)
+    spec = LayerSpec("g", gemm_geometry(m, k, n))
+    rep = simulate_layer(spec, cfg, convention="hwnn")
+    c = cycles_only(spec, cfg, "hwnn")
+    assert c.cycles == rep.total_cycles
+    assert c.cycles * rows * cols >= m * k * n  # hwnn counts cycles; SCALE-Sim counts one less
+    assert 0 < c.overall_util_pct <= 100 + 1e-9
+    assert rep.total_cycles * rows * cols >= m * k * n
+    assert 0 < rep.mapping_efficiency_pct <= 100 + 1e-9
+    assert 0 < rep.compute_util_pct <= 100 + 1e-9
+    assert rep.sram_filter[2] >= k * n and rep.sram_ifmap[2] >= m * k
+    assert rep.dram_filter[2] >= k * n  # every weight comes from DRAM at least once
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=dims, k=dims, n=dims, rows=arr, cols=arr, df=flows)
+def test_memory_model_agrees_with_closed_form_cycles(m, k, n, rows, cols, df):
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=df)
+    spec = LayerSpec("g", gemm_geometry(m, k, n))
+    if cycles_only(spec, cfg, "hwnn").cycles == 1:
+        with pytest.raises(HwnnError, match="single cycle"):
+            simulate_layer(spec, cfg)
+        return
+    assert simulate_layer(spec, cfg).total_cycles == cycles_only(spec, cfg).cycles
+
+
+def test_fold_arithmetic_matches_docstring():
+    p = FoldPlan("ws", 8, 4, m=100, k=20, n=10)
+    assert (p.row_folds, p.col_folds) == (3, 3)
+    assert p.fold_cycles == 2 * 8 + 4 + 100 - 2
+    st_ = compute_stats(p)
+    assert sum(g.count for g in st_.fold_groups) == 9
+    assert all(g.cycles == g.stream_cycles + g.fill_drain_cycles for g in st_.fold_groups)
+    q = FoldPlan("os", 8, 4, m=100, k=20, n=10)
+    assert q.fold_cycles == 20 + 8 + 4 - 2
+
+
+def test_hwnn_layer_with_padding_batch_and_depthwise():
+    conv = Layer("c", "conv2d", in_h=8, in_w=8, in_c=3, out_c=6, kernel_h=3, kernel_w=3,
+                 pad_h=1, pad_w=1, batch=2, weight_format=INT8, act_format=INT8)
+    spec = spec_from_layer(conv)
+    assert (spec.geom.m, spec.geom.k, spec.geom.n) == conv.gemm_dims()
+    assert spec.macs == conv.macs
+    cfg = ArrayConfig(rows=4, cols=4, dataflow="ws")
+    rep = simulate_layer(spec, cfg, convention="hwnn")
+    assert rep.macs == conv.macs
+    assert set(rep.energy_pj) >= {"compute", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"}
+    dw = Layer("d", "depthwise", in_h=8, in_w=8, in_c=5, out_c=5, kernel_h=3, kernel_w=3)
+    one = Layer("d1", "conv2d", in_h=8, in_w=8, in_c=1, out_c=1, kernel_h=3, kernel_w=3)
+    r_dw = simulate_layer(spec_from_layer(dw), cfg, convention="hwnn")
+    r_one = simulate_layer(spec_from_layer(one), cfg, convention="hwnn")
+    assert r_dw.macs == dw.macs == 5 * one.macs
+    assert r_dw.total_cycles == 5 * r_one.total_cycles
+
+
+def test_conventions_differ_only_where_documented():
+    spec = LayerSpec("g", gemm_geometry(20, 9, 7))
+    cfg = ArrayConfig(rows=4, cols=4, dataflow="os")
+    a = simulate_layer(spec, cfg, convention="scalesim")
+    b = simulate_layer(spec, cfg, convention="hwnn")
+    assert b.total_cycles == a.total_cycles + 1
+    assert b.sram_ofmap[2] == 20 * 7 < a.sram_ofmap[2]  # no (rows + cols) per fold
+    assert a.mapping_efficiency_pct == b.mapping_efficiency_pct
+
+
+def test_device_runs_a_workload():
+    wl = Workload("w", (Layer("fc", m=4, k=30, n=10),
+                        Layer("c", "conv2d", in_h=6, in_w=6, in_c=2, out_c=3, kernel_h=3,
+                              kernel_w=3)))
+    dev = SystolicArray(ArrayConfig(rows=8, cols=8, dataflow="ws", freq_hz=1e8))
+    est = dev.run(wl)
+    assert [e.layer for e in est] == ["fc", "c"]
+    assert all(e.cycles > 0 and 0 < e.utilization <= 1 for e in est)
+    assert est[0].latency_s == pytest.approx(est[0].cycles / 1e8)
+    fast = SystolicArray(dev.cfg, memory=False).run(wl)
+    assert [e.cycles for e in fast] == [e.cycles for e in est]
+
+
+def test_reports_round_trip(tmp_path):
+    specs = read_topology(DATA / "small_conv.csv")
+    assert len(specs) == 4 + 2  # DPc5 expands into one layer per channel
+    reps = [simulate_layer(s, ArrayConfig(rows=4, cols=4, dataflow="is"), i)
+            for i, s in enumerate(specs)]
+    paths = write_reports(reps, tmp_path)
+    rows = read_report(paths[0])
+    assert [r[2] for r in rows] == [r.total_cycles for r in reps]
+    assert paths[0].read_text().splitlines()[1].endswith(",")
+
+
+def test_config_round_trip(tmp_path):
+    cfg = ArrayConfig(rows=7, cols=9, dataflow="is", ifmap_sram_kb=3, run_name="x")
+    back = read_config(write_config(cfg, tmp_path / "a.cfg"))
+    assert back == cfg
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("h\nc1, 10, 10, 3, 3, 3, x, 1,\n", ":2: field 7 (num filter) is 'x'"),
+        ("h\nc1, 10, 10, 3, 3,\n", ":2: missing field 6 (channels)"),
+        ("h\n\nc1, 2, 2, 3, 3, 1, 1, 1,\n", ":3: filter 3x3 is larger"),
+        ("h\nc1, 10, 10, 3, 3, 3, 0, 1,\n", "must be positive"),
+        ("h\n", "no layers"),
+    ],
+)
+def test_malformed_topology_names_file_line_field(tmp_path, text, needle):
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    with pytest.raises(DataError) as e:
+        read_topology(p)
+    assert str(p) in str(e.value) and needle in str(e.value)
+
+
+def test_malformed_configs(tmp_path):
+    p = tmp_path / "bad.cfg"
+    p.write_text("[architecture_presets]\nArrayHeight: 4\nArrayWidth: four\nDataflow: ws\n")
+    with pytest.raises(DataError, match=r"bad.cfg:3: arraywidth = 'four'"):
+        read_config(p)
+    p.write_text("[architecture_presets]\nArrayHeight: 4\nArrayWidth: 4\nDataflow: xs\n")
+    with pytest.raises(DataError, match="dataflow 'xs' unknown"):
+        read_config(p)
+    p.write_text("not a config")
+    with pytest.raises(DataError, match="not a valid .cfg"):
+        read_config(p)
+    with pytest.raises(DataError, match="cannot read"):
+        read_config(tmp_path / "missing.cfg")
+
+
+def test_tiny_srams_are_rejected_with_a_reason():
+    with pytest.raises(HwnnError, match="under 100 bytes"):
+        from hwnn.hw.systolic_memory import ReadEstimator
+
+        ReadEstimator(50, 10, 0, "ifmap")
