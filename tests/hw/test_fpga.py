@@ -60,3 +60,8 @@ def test_tiny_network_is_replicated():
                                 act_format=Binary()),))
     f = fpga.zc706().fold(tiny)
     assert f.replicas > 1
+    est = fpga.zc706().estimate(tiny)
+    assert est.copies == f.replicas
+    one = est.layers[0].latency_s  # latency of a frame is not shortened by copies
+    assert one == pytest.approx(f.interval_cycles / fpga.ZC706.clock_hz)
+    assert est.throughput_per_s == pytest.approx(f.replicas / one)

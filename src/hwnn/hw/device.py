@@ -43,6 +43,9 @@ class WorkloadEstimate:
     # True when the layers run as a pipeline (one frame per layer in flight, as in FINN's
     # dataflow): throughput is then set by the slowest layer, latency by their sum.
     pipelined: bool = False
+    # identical copies of the whole design working on different inputs (the deck's
+    # "training parallelism" on an FPGA): throughput scales, latency does not
+    copies: int = 1
 
     @property
     def latency_s(self) -> float:
@@ -64,8 +67,8 @@ class WorkloadEstimate:
     def interval_s(self) -> float:
         """Seconds between successive batches: the slowest stage when pipelined."""
         if self.pipelined and self.layers:
-            return max(e.latency_s for e in self.layers)
-        return self.latency_s
+            return max(e.latency_s for e in self.layers) / self.copies
+        return self.latency_s / self.copies
 
     @property
     def throughput_per_s(self) -> float:

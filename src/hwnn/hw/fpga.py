@@ -44,7 +44,7 @@ import numpy as np
 from hwnn.errors import ConfigError
 from hwnn.formats import Binary, Float, Format
 from hwnn.hw import energy
-from hwnn.hw.device import Device, LayerEstimate
+from hwnn.hw.device import Device, LayerEstimate, WorkloadEstimate
 from hwnn.hw.roofline import cap_to_power, layer_bytes
 from hwnn.hw.workload import Layer, Workload
 
@@ -259,8 +259,15 @@ class FPGA(Device):
     def fold(self, workload: Workload) -> Folding:
         return fold(workload, self.part, self.max_utilization)
 
-    def run(self, workload: Workload) -> list[LayerEstimate]:
+    def estimate(self, workload: Workload, batch: int = 1) -> WorkloadEstimate:
         f = self.fold(workload)
+        return WorkloadEstimate(self.name, workload.name, self._layers(workload, f), batch,
+                                pipelined=True, copies=f.replicas)
+
+    def run(self, workload: Workload) -> list[LayerEstimate]:
+        return self._layers(workload, self.fold(workload))
+
+    def _layers(self, workload: Workload, f: Folding) -> list[LayerEstimate]:
         p = self.part
         lanes = [m.pe * m.simd for m in f.layers]
         interval_s = f.interval_cycles / p.clock_hz / f.replicas
@@ -277,7 +284,7 @@ class FPGA(Device):
             parts = cap_to_power(parts, p.busy_power_w * interval_s * share * 1e12)
             t = m.cycles / p.clock_hz
             out.append(LayerEstimate(
-                layer=layer.name, cycles=float(m.cycles), latency_s=t / f.replicas,
+                layer=layer.name, cycles=float(m.cycles), latency_s=t,
                 macs=layer.macs, energy_pj=parts,
                 traffic_bytes={"bram": w_b, "dram": dram},
                 utilization=layer.macs / (m.cycles * m.pe * m.simd),
