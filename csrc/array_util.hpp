@@ -11,6 +11,14 @@ namespace hwnn {
 
 namespace nb = nanobind;
 
+// Read-only, C-contiguous CPU arrays as kernel inputs (the Python side checks friendlier).
+template <typename T>
+using CMatrix = nb::ndarray<const T, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+template <typename T>
+using CVector = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+template <typename T>
+using CTensor4 = nb::ndarray<const T, nb::ndim<4>, nb::c_contig, nb::device::cpu>;
+
 // A C-contiguous NumPy array that owns a fresh zeroed buffer; data() is writable.
 template <typename T>
 nb::ndarray<nb::numpy, T> new_array(std::initializer_list<std::size_t> shape) {

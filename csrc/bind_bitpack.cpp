@@ -49,12 +49,6 @@ void bind_bitpack(nb::module_ &m) {
   m.def("binary_dot_reference",
         [](WordMatrix a, WordMatrix b, std::size_t k) { return dot(a, b, k, true); }, "a"_a,
         "b"_a, "k"_a);
-  m.def("kernel_paths", [] {
-    nb::dict d;
-    d["pack_signs"] = pack_signs_path();
-    d["binary_dot"] = binary_dot_path();
-    return d;
-  });
 }
 
 }  // namespace hwnn

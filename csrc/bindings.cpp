@@ -7,4 +7,10 @@ NB_MODULE(_core, m) {
   hwnn::bind_cpu_features(m);
   hwnn::bind_bitpack(m);
   hwnn::bind_ladder(m);
+  hwnn::bind_kernel_path(m);
+  hwnn::bind_binary_gemm(m);
+  hwnn::bind_ternary_gemm(m);
+  hwnn::bind_int8_gemm(m);
+  hwnn::bind_binary_conv2d(m);
+  hwnn::bind_output_transform(m);
 }

@@ -1,0 +1,91 @@
+#include "binary_conv2d.hpp"
+
+#include <vector>
+
+#include "binary_gemm.hpp"
+
+namespace hwnn {
+
+using u64 = std::uint64_t;
+using i32 = std::int32_t;
+
+void pack_channels(const float *x, std::size_t n, std::size_t c, std::size_t h, std::size_t w,
+                   u64 *out) {
+  const std::size_t cw = (c + 63) / 64, plane = h * w;
+  for (std::size_t i = 0; i < n * plane * cw; ++i) out[i] = 0;
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t ch = 0; ch < c; ++ch) {
+      const float *src = x + (b * c + ch) * plane;  // read each channel plane contiguously
+      u64 *dst = out + b * plane * cw + ch / 64;
+      const u64 bit = u64{1} << (ch % 64);
+      for (std::size_t p = 0; p < plane; ++p)
+        if (src[p] < 0.0f) dst[p * cw] |= bit;
+    }
+}
+
+static int sign_at(const u64 *words, std::size_t i) { return (words[i / 64] >> (i % 64)) & 1u ? -1 : 1; }
+
+// Direct convolution from the definition, element by element, skipping outside taps.
+void binary_conv2d_reference(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out) {
+  const std::size_t cw = s.cwords(), ho = s.out_h(), wo = s.out_w();
+  for (std::size_t b = 0; b < s.n; ++b)
+    for (std::size_t oy = 0; oy < ho; ++oy)
+      for (std::size_t ox = 0; ox < wo; ++ox)
+        for (std::size_t o = 0; o < s.o; ++o) {
+          i32 sum = 0;
+          for (std::size_t ky = 0; ky < s.kh; ++ky)
+            for (std::size_t kx = 0; kx < s.kw; ++kx) {
+              const long iy = static_cast<long>(oy * s.stride + ky) - static_cast<long>(s.pad);
+              const long ix = static_cast<long>(ox * s.stride + kx) - static_cast<long>(s.pad);
+              if (iy < 0 || ix < 0 || iy >= static_cast<long>(s.h) || ix >= static_cast<long>(s.w))
+                continue;
+              const u64 *xp = x + ((b * s.h + iy) * s.w + ix) * cw;
+              const u64 *wp = wt + ((o * s.kh + ky) * s.kw + kx) * cw;
+              for (std::size_t ch = 0; ch < s.c; ++ch) sum += sign_at(xp, ch) * sign_at(wp, ch);
+            }
+          out[((b * ho + oy) * wo + ox) * s.o + o] = sum;
+        }
+}
+
+// im2col on words (outside taps are zero words), one binary GEMM against the weights, whose
+// [o, kh, kw, cw] layout already is the GEMM's B, then the padding correction.
+Path binary_conv2d(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out, Path path) {
+  const std::size_t cw = s.cwords(), ho = s.out_h(), wo = s.out_w();
+  const std::size_t taps = s.kh * s.kw, row_words = taps * cw, pixels = s.n * ho * wo;
+  std::vector<u64> cols(pixels * row_words, 0);
+  std::vector<std::uint8_t> outside(pixels * taps, 0);
+  for (std::size_t b = 0; b < s.n; ++b)
+    for (std::size_t oy = 0; oy < ho; ++oy)
+      for (std::size_t ox = 0; ox < wo; ++ox) {
+        const std::size_t p = (b * ho + oy) * wo + ox;
+        for (std::size_t ky = 0; ky < s.kh; ++ky)
+          for (std::size_t kx = 0; kx < s.kw; ++kx) {
+            const long iy = static_cast<long>(oy * s.stride + ky) - static_cast<long>(s.pad);
+            const long ix = static_cast<long>(ox * s.stride + kx) - static_cast<long>(s.pad);
+            const std::size_t t = ky * s.kw + kx;
+            if (iy < 0 || ix < 0 || iy >= static_cast<long>(s.h) || ix >= static_cast<long>(s.w)) {
+              outside[p * taps + t] = 1;
+              continue;
+            }
+            const u64 *src = x + ((b * s.h + iy) * s.w + ix) * cw;
+            for (std::size_t q = 0; q < cw; ++q) cols[p * row_words + t * cw + q] = src[q];
+          }
+      }
+  const Path taken = binary_gemm_words(cols.data(), pixels, wt, s.o, row_words, taps * s.c, out, path);
+  if (s.pad == 0) return taken;
+  // dot(+1 ... +1, w_tap) = c - 2 popcount(w_tap): what a zero word wrongly added per outside tap.
+  std::vector<i32> plus_one_dot(s.o * taps);
+  for (std::size_t o = 0; o < s.o; ++o)
+    for (std::size_t t = 0; t < taps; ++t) {
+      i32 ones = 0;
+      for (std::size_t q = 0; q < cw; ++q) ones += __builtin_popcountll(wt[(o * taps + t) * cw + q]);
+      plus_one_dot[o * taps + t] = static_cast<i32>(s.c) - 2 * ones;
+    }
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t t = 0; t < taps; ++t)
+      if (outside[p * taps + t])
+        for (std::size_t o = 0; o < s.o; ++o) out[p * s.o + o] -= plus_one_dot[o * taps + t];
+  return taken;
+}
+
+}  // namespace hwnn

@@ -1,0 +1,28 @@
+// Binary GEMM on sign-packed operands (DESIGN.md bit order):
+//     C[i][j] = sum_k sign(A[i][k]) sign(B[j][k]) = K - 2 popcount(A_i XOR B_j)
+// A is [m, words] and B is [n, words] uint64 (row-major, words = ceil(k / 64), padding bits
+// zero); C is [m, n] int32. The deck's Fig. 5 (XNOR-popcount), Courbariaux et al. 2016.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernel_path.hpp"
+
+namespace hwnn {
+
+void binary_gemm_reference(const std::uint64_t *a, std::size_t m, const std::uint64_t *b,
+                           std::size_t n, std::size_t k, std::int32_t *c);
+
+// Register-tiled, column-blocked, OpenMP-threaded; `path` as in kernel_path.hpp.
+// Returns the path it took.
+Path binary_gemm(const std::uint64_t *a, std::size_t m, const std::uint64_t *b, std::size_t n,
+                 std::size_t k, std::int32_t *c, Path path = Path::Auto);
+
+// As binary_gemm, but rows are `words` long and C = k - 2 popcount(...): for operands
+// built from several packed pieces (binary_conv2d's im2col), where k counts true bits only.
+Path binary_gemm_words(const std::uint64_t *a, std::size_t m, const std::uint64_t *b,
+                       std::size_t n, std::size_t words, std::size_t k, std::int32_t *c,
+                       Path path = Path::Auto);
+
+}  // namespace hwnn

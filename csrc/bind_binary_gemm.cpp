@@ -1,0 +1,55 @@
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "array_util.hpp"
+#include "binary_gemm.hpp"
+#include "bindings.hpp"
+#include "bitpack.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace hwnn {
+
+static void check_operands(const CMatrix<std::uint64_t> &a, const CMatrix<std::uint64_t> &b,
+                           std::size_t k, const char *who) {
+  const std::size_t words = words_for(k);
+  if (k == 0) throw std::invalid_argument(std::string(who) + ": k must be at least 1");
+  if (a.shape(1) != words || b.shape(1) != words)
+    throw std::invalid_argument(std::string(who) + ": both operands must be [rows, ceil(k / 64)] words");
+}
+
+static nb::ndarray<nb::numpy, std::int32_t> gemm(CMatrix<std::uint64_t> a,
+                                                 CMatrix<std::uint64_t> b, std::size_t k,
+                                                 const std::string &path) {
+  check_operands(a, b, k, "binary_gemm");
+  const Path p = parse_path(path);
+  const std::size_t m = a.shape(0), n = b.shape(0);
+  auto c = new_array<std::int32_t>({m, n});
+  nb::gil_scoped_release release;
+  binary_gemm(a.data(), m, b.data(), n, k, c.data(), p);
+  return c;
+}
+
+static nb::ndarray<nb::numpy, std::int32_t> gemm_reference(CMatrix<std::uint64_t> a,
+                                                           CMatrix<std::uint64_t> b,
+                                                           std::size_t k) {
+  check_operands(a, b, k, "binary_gemm_reference");
+  const std::size_t m = a.shape(0), n = b.shape(0);
+  auto c = new_array<std::int32_t>({m, n});
+  nb::gil_scoped_release release;
+  binary_gemm_reference(a.data(), m, b.data(), n, k, c.data());
+  return c;
+}
+
+void bind_binary_gemm(nb::module_ &m) {
+  m.def("binary_gemm", &gemm, "a"_a, "b"_a, "k"_a, "path"_a = "auto",
+        "C = K - 2 popcount(A_i XOR B_j) as int32 [m, n] from sign-packed rows.");
+  m.def("binary_gemm_reference", &gemm_reference, "a"_a, "b"_a, "k"_a);
+}
+
+}  // namespace hwnn

@@ -1,0 +1,107 @@
+#include "simd_reduce.hpp"  // first: its pragmas cover the intrinsics headers
+//
+#include "bitpack.hpp"
+#include "cpu_features.hpp"
+#include "kernel_path.hpp"
+#include "output_transform.hpp"
+
+#include <vector>
+
+namespace hwnn {
+
+using i32 = std::int32_t;
+using u64 = std::uint64_t;
+
+void scale_bias_reference(const i32 *c, std::size_t m, std::size_t n, const float *row_scale,
+                          const float *col_scale, const float *bias, float *out) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      float y = static_cast<float>(c[i * n + j]);
+      if (row_scale) y *= row_scale[i];
+      if (col_scale) y *= col_scale[j];
+      if (bias) y += bias[j];
+      out[i * n + j] = y;
+    }
+}
+
+// Same operations in the same order as the reference, so results are bit-identical; the
+// compiler vectorizes the inner loop (no reassociation is needed, so no -ffast-math).
+void scale_bias(const i32 *c, std::size_t m, std::size_t n, const float *row_scale,
+                const float *col_scale, const float *bias, float *out) {
+  const int threads = kernel_threads();
+  (void)threads;
+#ifdef HWNN_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && m > 1)
+#endif
+  for (long long ii = 0; ii < static_cast<long long>(m); ++ii) {
+    const std::size_t i = static_cast<std::size_t>(ii);
+    const float rs = row_scale ? row_scale[i] : 1.0f;
+    const i32 *ci = c + i * n;
+    float *oi = out + i * n;
+    if (col_scale && bias) {
+      for (std::size_t j = 0; j < n; ++j) oi[j] = static_cast<float>(ci[j]) * rs * col_scale[j] + bias[j];
+    } else {
+      for (std::size_t j = 0; j < n; ++j) {
+        float y = static_cast<float>(ci[j]) * rs;
+        if (col_scale) y *= col_scale[j];
+        if (bias) y += bias[j];
+        oi[j] = y;
+      }
+    }
+  }
+}
+
+void sign_threshold_reference(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
+                              const std::uint8_t *flip, u64 *out) {
+  const std::size_t words = words_for(n);
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t w = 0; w < words; ++w) out[i * words + w] = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      const i32 v = c[i * n + j];
+      const bool negative = flip[j] ? v > threshold[j] : v < threshold[j];
+      if (negative) out[i * words + j / 64] |= u64{1} << (j % 64);
+    }
+  }
+}
+
+// One compare per 16 channels gives 16 sign bits directly as a mask register.
+__attribute__((target("avx512f"))) static void sign_threshold_avx512(
+    const i32 *c, std::size_t m, std::size_t n, const i32 *threshold, const std::uint8_t *flip,
+    u64 *out) {
+  const std::size_t words = words_for(n);
+  std::vector<u64> flips(words, 0);  // flip as bits, so a group's flags are one shift away
+  for (std::size_t j = 0; j < n; ++j)
+    if (flip[j]) flips[j / 64] |= u64{1} << (j % 64);
+  for (std::size_t i = 0; i < m; ++i) {
+    const i32 *ci = c + i * n;
+    for (std::size_t w = 0; w < words; ++w) {
+      u64 word = 0;
+      for (std::size_t g = 0; g < 4; ++g) {
+        const std::size_t j = w * 64 + g * 16;
+        if (j >= n) break;
+        const __mmask16 valid = n - j >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - j)) - 1);
+        const __m512i v = _mm512_maskz_loadu_epi32(valid, ci + j);
+        const __m512i t = _mm512_maskz_loadu_epi32(valid, threshold + j);
+        const __mmask16 flipped = static_cast<__mmask16>(flips[w] >> (g * 16));
+        const __mmask16 lt = _mm512_cmplt_epi32_mask(v, t), gt = _mm512_cmpgt_epi32_mask(v, t);
+        const __mmask16 neg = static_cast<__mmask16>(((lt & ~flipped) | (gt & flipped)) & valid);
+        word |= static_cast<u64>(neg) << (g * 16);
+      }
+      out[i * words + w] = word;
+    }
+  }
+}
+
+void sign_threshold(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
+                    const std::uint8_t *flip, u64 *out) {
+  const CpuFeatures &f = cpu_features();
+  if (f.avx512f && f.avx512bw) sign_threshold_avx512(c, m, n, threshold, flip, out);
+  else sign_threshold_reference(c, m, n, threshold, flip, out);
+}
+
+const char *output_transform_path() {
+  const CpuFeatures &f = cpu_features();
+  return f.avx512f && f.avx512bw ? "avx512" : "scalar";
+}
+
+}  // namespace hwnn
