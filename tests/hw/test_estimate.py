@@ -47,6 +47,8 @@ def test_estimate_quantized_on_the_tpu():
     assert r.layers[0].m == 8
     fp = hardware.estimate("mlp", "fp32", "tpu-v1", epochs=1)
     assert not fp.feasible and "quantize to int8" in fp.reasons[0]
+    own = hardware.estimate("mlp", "int8", "asic", epochs=1)
+    assert own.feasible and own.device.startswith("asic-int8")
 
 
 def test_lenet_lowering_shapes():

@@ -71,3 +71,4 @@ def test_mac_costs_exact(sections):
     assert by["int8"].compute_energy_pj == pytest.approx(macs * 0.3)
     assert by["bnn"].compute_energy_pj == pytest.approx(64 * 32 * 4.6 + 32 * 10 * 2 * 0.03 / 8)
     assert by["int8"].weight_bytes == macs
+    assert by["fp32"].asic_area_mm2 > 10 * by["int8"].asic_area_mm2  # 51.8 vs 4.8 mm^2

@@ -219,11 +219,14 @@ def estimate(
 ) -> EstimateResult:
     """Per-layer and total latency, throughput and energy of ``model`` at ``method``."""
     from hwnn.hw import devices
+    from hwnn.hw.hardware_section import asic_for
 
-    dev = devices.get(device)  # fail fast on a bad name, before training
+    # "asic": a custom array of the model's own formats, built once the formats are known
+    dev = None if device == "asic" else devices.get(device)  # fail fast, before training
     workload, lowering = workload_for(
         model, method, batch, data, data_dir, epochs, finetune_epochs, seed, show_progress
     )
+    dev = dev or asic_for(workload)
     return estimate_workload(workload, dev, batch, model, method, lowering)
 
 
@@ -278,7 +281,9 @@ def _devices_command(
 def _estimate_command(
     model: str = typer.Option("mlp", "--model", help="mlp, lenet5 or a checkpoint path."),
     method: str = typer.Option("fp32", "--method", help="fp32 or a precision method name."),
-    device: str = typer.Option("haswell", "--device", help="A preset from `hwnn devices`."),
+    device: str = typer.Option(
+        "haswell", "--device", help="A preset from `hwnn devices`, or asic (the model's formats)."
+    ),
     batch: int = typer.Option(1, "--batch", help="Inferences per run."),
     data: str = typer.Option("digits", "--data", help="digits, mnist or synthetic."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Folder with the MNIST IDX files."),

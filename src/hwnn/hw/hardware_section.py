@@ -63,6 +63,7 @@ class MacCostRow:
     weight_bytes: float
     macs: int
     compute_energy_pj: float  # MACs x MAC energy: the floor any device pays
+    asic_area_mm2: float  # the 64 x 64 array of these formats plus its SRAMs
 
 
 def _widest(formats: list[Format]) -> Format:
@@ -127,7 +128,7 @@ def mac_costs(workloads: dict[str, Workload]) -> list[MacCostRow]:
             mac_energy_pj=energy.mac_energy_pj(main.weight_format, main.act_format),
             mac_area_um2=energy.mac_area_um2(main.weight_format, main.act_format),
             weight_bytes=sum(layer_bytes(x)[0] for x in w.layers), macs=w.macs,
-            compute_energy_pj=e,
+            compute_energy_pj=e, asic_area_mm2=sum(asic_for(w).area_um2().values()) / 1e6,
         ))
     return out
 
