@@ -1,0 +1,157 @@
+// Native kernel tests without Python, built by scripts/sanitize.sh under AddressSanitizer
+// and UndefinedBehaviorSanitizer: every path this CPU supports against the plain reference
+// on awkward sizes (tile and word boundaries), exact equality. Exit status 1 on a mismatch.
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "binary_conv2d.hpp"
+#include "binary_gemm.hpp"
+#include "bitpack.hpp"
+#include "int8_gemm.hpp"
+#include "kernel_path.hpp"
+#include "output_transform.hpp"
+#include "ternary_gemm.hpp"
+
+using namespace hwnn;
+
+static int failures = 0;
+static std::mt19937_64 rng(12345);
+
+static const std::size_t SIZES[] = {1, 2, 3, 7, 8, 33};
+static const std::size_t KS[] = {1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000};
+static const Path PATHS[] = {Path::Scalar, Path::Popcnt, Path::Avx2, Path::Avx512};
+
+template <class T>
+static void expect_equal(const std::vector<T> &got, const std::vector<T> &want, const char *what,
+                         const char *path, std::size_t m, std::size_t n, std::size_t k) {
+  if (got != want) {
+    ++failures;
+    std::fprintf(stderr, "FAIL %s path=%s m=%zu n=%zu k=%zu\n", what, path, m, n, k);
+  }
+}
+
+// Random sign words with zero padding bits past k (the packing contract). The buffer is
+// exactly rows x words, so a tail read past the last row is caught by AddressSanitizer.
+static std::vector<std::uint64_t> random_words(std::size_t rows, std::size_t k) {
+  const std::size_t words = words_for(k);
+  std::vector<std::uint64_t> v(rows * words);
+  for (auto &x : v) x = rng();
+  if (k % 64)
+    for (std::size_t r = 0; r < rows; ++r) v[r * words + words - 1] &= (std::uint64_t{1} << (k % 64)) - 1;
+  return v;
+}
+
+static void test_binary_gemm() {
+  for (std::size_t k : KS)
+    for (std::size_t m : SIZES)
+      for (std::size_t n : SIZES) {
+        const auto a = random_words(m, k), b = random_words(n, k);
+        std::vector<std::int32_t> want(m * n), got(m * n);
+        binary_gemm_reference(a.data(), m, b.data(), n, k, want.data());
+        for (Path p : PATHS) {
+          if (!path_supported(Family::Binary, p)) continue;
+          binary_gemm(a.data(), m, b.data(), n, k, got.data(), p);
+          expect_equal(got, want, "binary_gemm", path_name(p), m, n, k);
+        }
+      }
+}
+
+static void test_ternary_gemm() {
+  for (std::size_t k : KS)
+    for (std::size_t m : SIZES)
+      for (std::size_t n : SIZES) {
+        auto anz = random_words(m, k), ang = random_words(m, k);
+        auto bnz = random_words(n, k), bng = random_words(n, k);
+        for (std::size_t i = 0; i < ang.size(); ++i) ang[i] &= anz[i];
+        for (std::size_t i = 0; i < bng.size(); ++i) bng[i] &= bnz[i];
+        std::vector<std::int32_t> want(m * n), got(m * n);
+        ternary_gemm_reference(anz.data(), ang.data(), m, bnz.data(), bng.data(), n, k, want.data());
+        for (Path p : PATHS) {
+          if (!path_supported(Family::Ternary, p)) continue;
+          ternary_gemm(anz.data(), ang.data(), m, bnz.data(), bng.data(), n, k, got.data(), p);
+          expect_equal(got, want, "ternary_gemm", path_name(p), m, n, k);
+        }
+      }
+}
+
+static void test_int8_gemm() {
+  std::uniform_int_distribution<int> any(-128, 127), nonneg(0, 127);
+  for (int signed_a = 0; signed_a < 2; ++signed_a)
+    for (std::size_t k : KS)
+      for (std::size_t m : SIZES)
+        for (std::size_t n : SIZES) {
+          std::vector<std::int8_t> a(m * k), b(n * k);
+          for (auto &x : a) x = static_cast<std::int8_t>(signed_a ? any(rng) : nonneg(rng));
+          for (auto &x : b) x = static_cast<std::int8_t>(any(rng));
+          std::vector<std::int32_t> want(m * n), got(m * n);
+          int8_gemm_reference(a.data(), m, b.data(), n, k, want.data());
+          for (Path p : PATHS) {
+            if (!path_supported(Family::Int8, p)) continue;
+            int8_gemm(a.data(), m, b.data(), n, k, got.data(), p);
+            expect_equal(got, want, "int8_gemm", path_name(p), m, n, k);
+          }
+        }
+}
+
+static void test_binary_conv2d() {
+  const ConvShape cases[] = {
+      {1, 1, 5, 5, 1, 3, 3, 1, 1},  {2, 3, 7, 6, 4, 3, 3, 1, 1}, {1, 63, 6, 6, 5, 3, 3, 2, 1},
+      {1, 64, 5, 7, 3, 3, 3, 1, 2}, {2, 65, 4, 4, 7, 2, 2, 1, 0}, {1, 130, 5, 5, 9, 5, 5, 1, 2},
+  };
+  std::normal_distribution<float> gauss;
+  for (const ConvShape &s : cases) {
+    std::vector<float> x(s.n * s.c * s.h * s.w), w(s.o * s.c * s.kh * s.kw);
+    for (auto &v : x) v = gauss(rng);
+    for (auto &v : w) v = gauss(rng);
+    std::vector<std::uint64_t> xp(s.n * s.h * s.w * s.cwords()), wp(s.o * s.kh * s.kw * s.cwords());
+    pack_channels(x.data(), s.n, s.c, s.h, s.w, xp.data());
+    pack_channels(w.data(), s.o, s.c, s.kh, s.kw, wp.data());
+    const std::size_t outn = s.n * s.out_h() * s.out_w() * s.o;
+    std::vector<std::int32_t> want(outn), got(outn);
+    binary_conv2d_reference(xp.data(), wp.data(), s, want.data());
+    for (Path p : PATHS) {
+      if (!path_supported(Family::Binary, p)) continue;
+      binary_conv2d(xp.data(), wp.data(), s, got.data(), p);
+      expect_equal(got, want, "binary_conv2d", path_name(p), s.n, s.o, s.c);
+    }
+  }
+}
+
+static void test_output_transform() {
+  std::uniform_int_distribution<int> val(-40, 40), flip(0, 1);
+  for (std::size_t n : {1, 15, 16, 17, 63, 64, 65, 130}) {
+    const std::size_t m = 5;
+    std::vector<std::int32_t> c(m * n), t(n);
+    std::vector<std::uint8_t> f(n);
+    for (auto &v : c) v = val(rng);
+    for (auto &v : t) v = val(rng);
+    for (auto &v : f) v = static_cast<std::uint8_t>(flip(rng));
+    std::vector<std::uint64_t> want(m * words_for(n)), got(m * words_for(n));
+    sign_threshold_reference(c.data(), m, n, t.data(), f.data(), want.data());
+    sign_threshold(c.data(), m, n, t.data(), f.data(), got.data());
+    expect_equal(got, want, "sign_threshold", "auto", m, n, 0);
+    std::vector<float> rs(m, 0.5f), cs(n, 0.25f), b(n, 1.0f), fw(m * n), fg(m * n);
+    scale_bias_reference(c.data(), m, n, rs.data(), cs.data(), b.data(), fw.data());
+    scale_bias(c.data(), m, n, rs.data(), cs.data(), b.data(), fg.data());
+    expect_equal(fg, fw, "scale_bias", "auto", m, n, 0);
+  }
+}
+
+int main() {
+  std::printf("binary path %s, int8 path %s, threads %d\n",
+              path_name(resolve_path(Family::Binary, Path::Auto)),
+              path_name(resolve_path(Family::Int8, Path::Auto)), kernel_threads());
+  test_binary_gemm();
+  test_ternary_gemm();
+  test_int8_gemm();
+  test_binary_conv2d();
+  test_output_transform();
+  if (failures) {
+    std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
+    return 1;
+  }
+  std::printf("native kernel tests passed\n");
+  return 0;
+}
