@@ -416,3 +416,11 @@ def scalesim_layer(name: str, ifmap_h: int, ifmap_w: int, filt_h: int, filt_w: i
     g = scalesim_geometry(ifmap_h, ifmap_w, filt_h, filt_w, channels, num_filt, stride_h,
                           stride_h if stride_w is None else stride_w)
     return LayerSpec(name, g)
+
+
+def tpu_v1(bandwidth_mode: str = "CALC", convention: str = "hwnn",
+           memory: bool = True) -> SystolicArray:
+    """TPU v1's matrix unit as a Device (``hwnn.hw.presets_tpu`` holds the numbers)."""
+    from hwnn.hw.presets_tpu import tpu_v1 as make
+
+    return make(bandwidth_mode, convention, memory)

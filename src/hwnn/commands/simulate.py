@@ -1,0 +1,174 @@
+"""``hwnn simulate``: a systolic array (SCALE-Sim's reports, computed fast) for a topology
+CSV + ``.cfg`` pair or for one of hwnn's own models on a preset device.
+
+The logic is ``run_simulate`` (plain arguments in, a ``SimulateResult`` out); ``register``
+adds the thin typer command that prints it as a table or ``--json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from hwnn.commands.common import emit_json, guarded, out, progress, table
+from hwnn.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SimLayer:
+    """One layer's headline numbers (all columns are in the report files / ``reports``)."""
+
+    name: str
+    macs: int
+    total_cycles: int
+    stall_cycles: int
+    overall_util_pct: float
+    mapping_efficiency_pct: float
+    compute_util_pct: float
+    sram_words: int
+    dram_words: int
+    latency_s: float
+    energy_pj: float
+
+
+@dataclass(frozen=True)
+class SimulateResult:
+    source: str
+    device: str
+    array: str
+    dataflow: str
+    convention: str
+    bandwidth_mode: str
+    layers: list[SimLayer]
+    total_cycles: int
+    total_macs: int
+    latency_s: float
+    energy_pj: float
+    report_files: list[str] = field(default_factory=list)
+
+
+def _summarise(rep) -> SimLayer:
+    sram = rep.sram_ifmap[2] + rep.sram_filter[2] + rep.sram_ofmap[2]
+    dram = rep.dram_ifmap[2] + rep.dram_filter[2] + rep.dram_ofmap[2]
+    return SimLayer(rep.name, rep.macs, rep.total_cycles, rep.stall_cycles, rep.overall_util_pct,
+                    rep.mapping_efficiency_pct, rep.compute_util_pct, int(sram), int(dram),
+                    rep.latency_s, float(sum(rep.energy_pj.values())))
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) <= 0:
+        raise ConfigError(f"--input-shape must be positive comma-separated integers such as "
+                          f"1,28,28; got {text!r}")
+    return shape
+
+
+def run_simulate(
+    topology: Path | None = None,
+    config: Path | None = None,
+    outdir: Path | None = None,
+    gemm: bool = False,
+    model: str | None = None,
+    device: str = "tpu-v1",
+    input_shape: str = "1,28,28",
+    classes: int = 10,
+    batch: int = 1,
+    convention: str | None = None,
+    on_layer: Callable[[int, int], None] | None = None,
+) -> SimulateResult:
+    """Either ``topology`` + ``config`` (SCALE-Sim files) or ``model`` on ``device``.
+
+    ``convention`` defaults to ``scalesim`` for SCALE-Sim files (identical reports) and to
+    ``hwnn`` for models. ``on_layer(done, total)`` reports progress.
+    """
+    from hwnn.hw.presets_tpu import PRESETS
+    from hwnn.hw.scalesim_io import read_config, read_topology, write_reports
+    from hwnn.hw.systolic import simulate, spec_from_layer
+
+    if (topology is None) == (model is None):
+        raise ConfigError("give either --topology (with --config) or --model (with --device)")
+    if topology is not None:
+        if config is None:
+            raise ConfigError("--topology needs --config: a SCALE-Sim .cfg file")
+        cfg = read_config(config)
+        specs = read_topology(topology, gemm)
+        conv = convention or "scalesim"
+        source, dev = str(topology), str(config)
+    else:
+        if device not in PRESETS:
+            raise ConfigError(f"device {device!r} unknown; choose one of {sorted(PRESETS)}")
+        from hwnn import models
+        from hwnn.lower import lower
+
+        shape = _parse_shape(input_shape)
+        net = models.build(model, shape, classes)
+        wl = lower(net, shape, batch, name=model)
+        specs = [spec_from_layer(x) for x in wl.layers]
+        cfg = PRESETS[device].array_config()
+        conv = convention or "hwnn"
+        source, dev = f"{model} (batch {batch})", device
+    if cfg.bandwidth_mode == "USER":
+        from hwnn.hw import systolic_user  # noqa: F401  (fails clearly if absent)
+
+    def step(i: int, _rep) -> None:
+        if on_layer is not None:
+            on_layer(i + 1, len(specs))
+
+    reports = simulate(specs, cfg, conv, on_layer=step)
+    files = []
+    if outdir is not None:
+        files = [str(p) for p in write_reports(reports, outdir)]
+    layers = [_summarise(r) for r in reports]
+    return SimulateResult(
+        source=source, device=dev, array=f"{cfg.rows}x{cfg.cols}", dataflow=cfg.dataflow,
+        convention=conv, bandwidth_mode=cfg.bandwidth_mode, layers=layers,
+        total_cycles=sum(x.total_cycles for x in layers),
+        total_macs=sum(x.macs for x in layers), latency_s=sum(x.latency_s for x in layers),
+        energy_pj=sum(x.energy_pj for x in layers), report_files=files)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("simulate")
+    @guarded
+    def simulate_command(
+        topology: Path = typer.Option(None, "--topology", "-t", help="SCALE-Sim topology CSV."),
+        config: Path = typer.Option(None, "--config", "-c", help="SCALE-Sim .cfg file."),
+        outdir: Path = typer.Option(None, "--outdir", "-o",
+                                    help="Write COMPUTE/BANDWIDTH/DETAILED_ACCESS reports here."),
+        gemm: bool = typer.Option(False, "--gemm", help="Topology rows are name, M, N, K."),
+        model: str = typer.Option(None, "--model", help="An hwnn model: mlp or lenet5."),
+        device: str = typer.Option("tpu-v1", "--device", help="Preset for --model: tpu-v1."),
+        input_shape: str = typer.Option("1,28,28", "--input-shape", help="C,H,W of one input."),
+        batch: int = typer.Option(1, "--batch", help="Inputs per run (multiplies M)."),
+        convention: str = typer.Option(
+            None, "--convention",
+            help="scalesim (identical reports, quirks included) or hwnn (physical values)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the machine-readable result."),
+    ) -> None:
+        with progress(not as_json) as bar:
+            task = bar.add_task("simulating layers", total=None)
+
+            def on_layer(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            res = run_simulate(topology, config, outdir, gemm, model, device, input_shape,
+                               batch=batch, convention=convention, on_layer=on_layer)
+        if as_json:
+            emit_json(res)
+            return
+        rows = [{"layer": x.name, "MACs": x.macs, "cycles": x.total_cycles,
+                 "util %": x.overall_util_pct, "mapping eff %": x.mapping_efficiency_pct,
+                 "SRAM words": x.sram_words, "DRAM words": x.dram_words,
+                 "energy uJ": x.energy_pj / 1e6} for x in res.layers]
+        title = (f"{res.source} on {res.device} ({res.array} {res.dataflow}, "
+                 f"{res.convention} convention): {res.total_cycles} cycles, "
+                 f"{res.latency_s * 1e3:.4g} ms")
+        out.print(table(title, rows))
+        for f in res.report_files:
+            out.print(f"wrote {f}")
