@@ -109,12 +109,27 @@ def step_throughput(ctx: StudyContext) -> list[Section]:
     ]
 
 
+def step_precision(ctx: StudyContext) -> list[Section]:
+    from hwnn.quant.study_section import precision_section
+
+    return precision_section(
+        ctx.data,
+        ctx.config.train.model,
+        ctx.config.train,
+        ctx.model,
+        ctx.fp32.accuracy,
+        progress=ctx.progress,
+        models_out=ctx.extras.setdefault("quantized", {}),
+    )
+
+
 # (name, step, required): a required step's failure ends the study; others are recorded.
 STEPS: list[tuple[str, Callable[[StudyContext], list[Section]], bool]] = [
     ("system", step_system, False),
     ("data", step_data, True),
     ("fp32", step_fp32, True),
     ("throughput", step_throughput, False),
+    ("precision", step_precision, False),
 ]
 
 
