@@ -88,7 +88,8 @@ def lower(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1,
             x = args[0]
             if isinstance(mod, nn.Conv2d):
                 if x.dim() != 4:
-                    raise ConfigError(f"{mod_name}: Conv2d input must be NCHW, got {tuple(x.shape)}")
+                    raise ConfigError(
+                        f"{mod_name}: Conv2d input must be NCHW, got {tuple(x.shape)}")
                 layers.append(_conv_layer(mod_name, mod, x))
             else:
                 layers.append(_linear_layer(mod_name, mod, x))
