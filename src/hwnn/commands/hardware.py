@@ -273,9 +273,9 @@ def _devices_command(
         rows.append({
             "name": s["name"], "kind": s["kind"],
             "peak ops/s": peak, "DRAM bytes/s": s.get("dram_bandwidth_bytes_per_s"),
-            "busy W": s.get("busy_power_w"), "source": str(s.get("source", ""))[:40],
+            "busy W": s.get("busy_power_w"),
         })
-    out.print(table("Devices", rows))
+    out.print(table("Devices (hwnn devices --json for every number and its source)", rows))
 
 
 def _estimate_command(
@@ -302,9 +302,12 @@ def _estimate_command(
     layer_rows = [{
         "layer": x.layer, "M x K x N": f"{x.m}x{x.k}x{x.n}", "formats":
         f"{x.weight_format} x {x.act_format}", "latency s": x.latency_s, "energy pJ": x.energy_pj,
-        "util": x.utilization, "bound": x.bound, "note": x.reason[:50],
+        "util": x.utilization, "bound": x.bound,
     } for x in r.layers]
     out.print(table(f"{r.model} at {r.method} on {r.device}, batch {r.batch}", layer_rows))
+    for x in r.layers:
+        if x.reason and x.feasible:
+            out.print(f"  {x.layer}: {x.reason}", highlight=False)
     total = {"latency s": r.latency_s, "inferences/s": r.throughput_per_s,
              "energy per inference pJ": r.energy_per_inference_pj,
              "inferences per J": r.inferences_per_j}
