@@ -68,6 +68,8 @@ def test_bad_input_exits_2_with_a_message(app):
     assert res.exit_code == 2 and "haswell" in res.output
     res = runner.invoke(app, ["estimate", "--model", "/no/such.pt", "--epochs", "1"])
     assert res.exit_code == 2 and "checkpoint path" in res.output
+    res = runner.invoke(app, ["estimate", "--energy-table", "/no/table.json", "--epochs", "1"])
+    assert res.exit_code == 2 and "energy table" in res.output
     with pytest.raises(ConfigError, match="unknown"):
         hardware.estimate("mlp", "int3", "haswell", epochs=1)
     with pytest.raises(ConfigError, match="batch"):

@@ -72,3 +72,20 @@ def test_mac_costs_exact(sections):
     assert by["bnn"].compute_energy_pj == pytest.approx(64 * 32 * 4.6 + 32 * 10 * 2 * 0.03 / 8)
     assert by["int8"].weight_bytes == macs
     assert by["fp32"].asic_area_mm2 > 10 * by["int8"].asic_area_mm2  # 51.8 vs 4.8 mm^2
+
+
+def test_another_energy_table_reprices_everything(tmp_path):
+    from hwnn.hw.energy import default_table
+
+    raw = default_table().to_dict()
+    for entry in raw["ops"].values():
+        entry["energy_pj"] *= 0.5
+    path = tmp_path / "half.json"
+    path.write_text(json.dumps(raw))
+    work = {"int8": WORKLOADS["int8"]}
+    base = hardware_section(work, ("asic",))
+    half = hardware_section(work, ("asic",), table=str(path))
+    assert half[1].data[0].mac_energy_pj == pytest.approx(0.15)
+    b, h = base[0].data[0].energy_by_part_pj, half[0].data[0].energy_by_part_pj
+    assert h["compute"] == pytest.approx(b["compute"] / 2)
+    assert h["weight_buffer"] == pytest.approx(b["weight_buffer"])  # SRAM unchanged

@@ -216,10 +216,15 @@ def estimate(
     finetune_epochs: int = 0,
     seed: int = 0,
     show_progress: bool = False,
+    energy_table: str | Path | None = None,
 ) -> EstimateResult:
-    """Per-layer and total latency, throughput and energy of ``model`` at ``method``."""
+    """Per-layer and total latency, throughput and energy of ``model`` at ``method``;
+    ``energy_table`` (a JSON file) replaces Horowitz's 45 nm table."""
     from hwnn.hw import devices
+    from hwnn.hw.energy import EnergyTable
     from hwnn.hw.hardware_section import asic_for
+
+    table = EnergyTable.load(energy_table) if energy_table else None
 
     # "asic": a custom array of the model's own formats, built once the formats are known
     dev = None if device == "asic" else devices.get(device)  # fail fast, before training
@@ -227,6 +232,8 @@ def estimate(
         model, method, batch, data, data_dir, epochs, finetune_epochs, seed, show_progress
     )
     dev = dev or asic_for(workload)
+    if table is not None:
+        dev.table = table
     return estimate_workload(workload, dev, batch, model, method, lowering)
 
 
@@ -291,11 +298,13 @@ def _estimate_command(
     finetune_epochs: int = typer.Option(0, "--finetune-epochs",
                                         help="Fine-tuning after quantization (0: none)."),
     seed: int = typer.Option(0, "--seed"),
+    energy_table: Path = typer.Option(None, "--energy-table",
+                                      help="JSON energy/area table (default: Horowitz 45 nm)."),
     json: bool = typer.Option(False, "--json", help="Print the machine-readable result only."),
 ) -> None:
     """Latency, throughput and energy of a model at a precision on a device."""
     r = estimate(model, method, device, batch, data, data_dir, epochs, finetune_epochs, seed,
-                 show_progress=not json)
+                 show_progress=not json, energy_table=energy_table)
     if json:
         emit_json(r)
         return

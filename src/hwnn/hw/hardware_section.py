@@ -77,10 +77,13 @@ def asic_for(workload: Workload, rows: int = 64, cols: int = 64) -> ASIC:
     return ASIC(f"asic-{w.name}x{a.name}", rows, cols, w, a, 512 * 1024, 256 * 1024)
 
 
-def _device(name: str, workload: Workload) -> Device:
+def _device(name: str, workload: Workload, table: energy.EnergyTable | None = None) -> Device:
     from hwnn.hw import devices
 
-    return asic_for(workload) if name == "asic" else devices.get(name)
+    dev = asic_for(workload) if name == "asic" else devices.get(name)
+    if table is not None and hasattr(dev, "table"):
+        dev.table = table  # every hwnn device prices its parts with ``self.table``
+    return dev
 
 
 def _row(precision: str, device: Device, est: WorkloadEstimate) -> HardwareRow:
@@ -102,33 +105,36 @@ def _row(precision: str, device: Device, est: WorkloadEstimate) -> HardwareRow:
 
 def estimate_all(
     workloads: dict[str, Workload], device_names: tuple[str, ...] | list[str] = DEFAULT_DEVICES,
-    batch: int = 1,
+    batch: int = 1, table: energy.EnergyTable | None = None,
 ) -> tuple[list[HardwareRow], dict[tuple[str, str], tuple[Device, WorkloadEstimate, Workload]]]:
     rows, runs = [], {}
     for precision, w in workloads.items():
         for name in device_names:
-            dev = _device(name, w)
+            dev = _device(name, w, table)
             est = dev.estimate(w, batch)
             rows.append(_row(precision, dev, est))
             runs[(precision, name)] = (dev, est, w)
     return rows, runs
 
 
-def mac_costs(workloads: dict[str, Workload]) -> list[MacCostRow]:
+def mac_costs(
+    workloads: dict[str, Workload], table: energy.EnergyTable | None = None
+) -> list[MacCostRow]:
     out = []
     for precision, w in workloads.items():
         e = sum(
-            layer.macs * energy.mac_energy_pj(layer.weight_format, layer.act_format)
+            layer.macs * energy.mac_energy_pj(layer.weight_format, layer.act_format, table)
             for layer in w.layers
         )
         fmts = sorted({f"{x.weight_format.name}x{x.act_format.name}" for x in w.layers})
         main = max(w.layers, key=lambda x: x.macs)
         out.append(MacCostRow(
             precision=precision, formats=", ".join(fmts),
-            mac_energy_pj=energy.mac_energy_pj(main.weight_format, main.act_format),
-            mac_area_um2=energy.mac_area_um2(main.weight_format, main.act_format),
+            mac_energy_pj=energy.mac_energy_pj(main.weight_format, main.act_format, table),
+            mac_area_um2=energy.mac_area_um2(main.weight_format, main.act_format, table),
             weight_bytes=sum(layer_bytes(x)[0] for x in w.layers), macs=w.macs,
-            compute_energy_pj=e, asic_area_mm2=sum(asic_for(w).area_um2().values()) / 1e6,
+            compute_energy_pj=e,
+            asic_area_mm2=sum(_device("asic", w, table).area_um2().values()) / 1e6,
         ))
     return out
 
@@ -137,9 +143,15 @@ def hardware_section(
     workloads: dict[str, Workload],
     devices: tuple[str, ...] | list[str] = DEFAULT_DEVICES,
     batch: int = 1,
+    table: energy.EnergyTable | str | None = None,
 ) -> list[Section]:
-    """Sections "hardware" (rows + roofline and energy charts) and "mac_costs"."""
-    rows, runs = estimate_all(workloads, devices, batch)
+    """Sections "hardware" (rows + roofline and energy charts) and "mac_costs".
+
+    ``workloads`` maps a precision method's name to its Workload (lowered at ``batch``);
+    ``table`` (an EnergyTable or a JSON path) replaces Horowitz's 45 nm table.
+    """
+    t = energy.table_or_default(table) if table is not None else None
+    rows, runs = estimate_all(workloads, devices, batch, t)
     charts = []
     if rows:
         charts = [roofline_chart(runs), energy_chart(rows)]
@@ -155,7 +167,7 @@ def hardware_section(
             charts,
         ),
         Section(
-            "mac_costs", "Cost of one MAC at each precision", mac_costs(workloads),
+            "mac_costs", "Cost of one MAC at each precision", mac_costs(workloads, t),
             "Energy and area of one multiply-accumulate of each precision's formats "
             "(Horowitz ISSCC 2014, 45 nm; binary = XNOR + popcount, log2 = shift + add, "
             "codebook = lookup + multiply), and the compute energy floor of one inference.",
