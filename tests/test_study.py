@@ -6,9 +6,13 @@ import pytest
 
 from hwnn import study
 from hwnn.config import StudyConfig, TrainConfig
-from hwnn.errors import HwnnError
+from hwnn.errors import ConfigError, HwnnError
 
 SCHEMA = Path(study.__file__).parent / "report" / "results.schema.json"
+# the optional steps beyond the foundation, left out where a test needs only the basics
+HEAVY = tuple(
+    n for n, _, required in study.STEPS if not required and n not in ("system", "throughput")
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,8 @@ def test_failing_optional_step_keeps_what_was_computed(tmp_path, monkeypatch):
         raise HwnnError("the device model could not map layer 3")
 
     monkeypatch.setattr(study, "STEPS", [*study.STEPS, ("broken", broken, False)])
-    res = study.run_study(StudyConfig(train=TrainConfig(epochs=1), out=tmp_path, batches=(1,)))
+    config = StudyConfig(train=TrainConfig(epochs=1), out=tmp_path, batches=(1,), skip=HEAVY)
+    res = study.run_study(config)
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["errors"] == [{"step": "broken", "error": "the device model could not map layer 3"}]
     assert doc["fp32"]["accuracy"] == res.section("fp32").data.accuracy
@@ -73,3 +78,8 @@ def test_seed_fixes_the_result(tmp_path):
     ]
     a, b = (r.section("fp32").data for r in runs)
     assert a.loss_per_epoch == b.loss_per_epoch and a.accuracy == b.accuracy
+
+
+def test_unknown_skip_names_the_optional_steps(tmp_path):
+    with pytest.raises(ConfigError, match="cannot skip fp32: optional study steps are system"):
+        study.run_study(StudyConfig(out=tmp_path, skip=("fp32",)))

@@ -69,6 +69,7 @@ def study(
     epochs: int = typer.Option(30, help="fp32 training epochs."),
     hidden: str = typer.Option("128", help="MLP hidden layer sizes, comma-separated."),
     batches: str = typer.Option("1,256", help="Batch sizes for predictions per second."),
+    skip: str = typer.Option("", help="Optional steps to leave out, comma-separated."),
     seed: int = SeedOpt,
     out_dir: Path = typer.Option(
         Path("hwnn-report"), "--out", help="Where report.html and results.json go."
@@ -85,6 +86,7 @@ def study(
         out=out_dir,
         batches=_parse_ints(batches, "--batches"),
         seed=seed,
+        skip=tuple(s.strip() for s in skip.split(",") if s.strip()),
     )
     with progress(enabled=not json) as bar:
         tasks: dict[str, int] = {}

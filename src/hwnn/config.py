@@ -86,6 +86,8 @@ class StudyConfig:
     out: Path = Path("hwnn-report")
     batches: tuple[int, ...] = (1, 256)
     seed: int = 0
+    # names of optional study steps to leave out (see hwnn.study.STEPS)
+    skip: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.batches or any(b <= 0 for b in self.batches):

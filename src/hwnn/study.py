@@ -20,7 +20,7 @@ from hwnn import __version__, checkpoint, models, report, system, throughput
 from hwnn import data as datasets
 from hwnn.config import StudyConfig
 from hwnn.data import Dataset
-from hwnn.errors import HwnnError
+from hwnn.errors import ConfigError, HwnnError
 from hwnn.report import charts
 from hwnn.results import ModelInfo, Section, StudyResult, TrainResult
 from hwnn.train import fit
@@ -145,7 +145,10 @@ def run_study(config: StudyConfig | None = None, progress: Progress | None = Non
         sections=[],
     )
     errors: list[StudyError] = []
+    _check_skip(config.skip)
     for name, step, required in STEPS:
+        if name in config.skip:
+            continue
         try:
             result.sections.extend(step(ctx))
         except Exception as err:
@@ -159,6 +162,15 @@ def run_study(config: StudyConfig | None = None, progress: Progress | None = Non
             _set_errors(result, errors)
         report.write(result, config.out)
     return result
+
+
+def _check_skip(skip: tuple[str, ...]) -> None:
+    optional = [name for name, _, required in STEPS if not required]
+    unknown = [s for s in skip if s not in optional]
+    if unknown:
+        raise ConfigError(
+            f"cannot skip {', '.join(unknown)}: optional study steps are {', '.join(optional)}"
+        )
 
 
 def _set_errors(result: StudyResult, errors: list[StudyError]) -> None:
