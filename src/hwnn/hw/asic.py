@@ -21,7 +21,7 @@ from hwnn.errors import ConfigError
 from hwnn.formats import FP32, INT8, Binary, Float, Format
 from hwnn.hw import energy
 from hwnn.hw.device import Device, LayerEstimate
-from hwnn.hw.roofline import CLASSES, ceil_div, compute_class, layer_bytes
+from hwnn.hw.roofline import CLASSES, ceil_div, compute_class
 from hwnn.hw.workload import Layer, Workload
 
 
@@ -84,8 +84,8 @@ class ASIC(Device):
         return [self.estimate_layer(layer, resident) for layer in workload.layers]
 
     def _weight_bytes(self, layer: Layer) -> float:
-        return layer.weight_count * self.weight_format.bits / 8 if not isinstance(
-            self.weight_format, Binary) else layer.weight_count / 8
+        """Weights are stored at the array's weight width."""
+        return layer.weight_count * self.weight_format.bits / 8
 
     def estimate_layer(self, layer: Layer, weights_resident: bool) -> LayerEstimate:
         if not self._fits(layer):
@@ -100,7 +100,6 @@ class ASIC(Device):
         k_t, n_t = ceil_div(k, self.rows), ceil_div(n, self.cols)
         compute = g * k_t * n_t * m + self.rows + self.cols
         w_b = self._weight_bytes(layer)
-        _, in_b, out_b = layer_bytes(layer)
         in_b = layer.input_count * self.act_format.bits / 8
         out_b = layer.output_count * self.act_format.bits / 8
         acts_fit = in_b + out_b <= self.act_buffer_bytes

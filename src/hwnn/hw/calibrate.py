@@ -95,6 +95,17 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _clock_hz() -> float:
+    """The first core's current clock from /proc/cpuinfo (2.5 GHz when unknown)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1]) * 1e6
+    except (OSError, ValueError):
+        pass
+    return 2.5e9
+
+
 def _last_level_cache_bytes() -> int:
     for key in ("SC_LEVEL3_CACHE_SIZE", "SC_LEVEL2_CACHE_SIZE"):
         try:
@@ -122,6 +133,7 @@ def calibrate(
     result = {
         "cpu": _cpu_name(),
         "cores": cores,
+        "clock_hz": _clock_hz(),
         "peak_fp32_flops": peak,
         "peak_int8_ops": peak * INT8_OVER_FP32,
         "bandwidth_bytes_per_s": bw,

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwnn.errors import ConfigError
-from hwnn.formats import Binary, Float, Format
+from hwnn.formats import Binary, Codebook, Float, Format
 from hwnn.hw import energy
 from hwnn.hw.device import Device, LayerEstimate, WorkloadEstimate
 from hwnn.hw.roofline import cap_to_power, layer_bytes
@@ -108,9 +108,11 @@ def _resources(layer: Layer, pe: np.ndarray, simd: np.ndarray):
     m, k, n = layer.gemm_dims()
     g = layer.groups
     wf, af = layer.weight_format, layer.act_format
-    w, a = _bits(wf), _bits(af)
+    w_mem, a = _bits(wf), _bits(af)
+    # shared weights are stored as indices but multiplied as decoded centroids
+    w = a if isinstance(wf, Codebook) else w_mem
     depth = np.ceil(n / pe) * np.ceil(k / simd)
-    width = pe * simd * w
+    width = pe * simd * w_mem
     acc = w + a + math.ceil(math.log2(max(k, 2)))
     if isinstance(wf, Float) or isinstance(af, Float):
         wide = max(f.bits for f in (wf, af) if isinstance(f, Float))
