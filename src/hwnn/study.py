@@ -123,6 +123,44 @@ def step_precision(ctx: StudyContext) -> list[Section]:
     )
 
 
+# The precisions the hardware step compares: the float baselines, the deck's methods that
+# change the arithmetic (fixed point, ternary, binary, log2, codebook) and int8.
+HARDWARE_PRECISIONS = (
+    "fp32",
+    "fp16",
+    "int8",
+    "fixed",
+    "twn",
+    "bwn",
+    "bnn",
+    "xnor",
+    "lognet",
+    "weight_sharing",
+)
+
+
+def _workloads(ctx: StudyContext, batch: int = 1) -> dict:
+    from hwnn.lower import lower
+
+    shape = ctx.data.input_shape
+    models = {"fp32": ctx.model, **ctx.extras.get("quantized", {})}
+    return {
+        name: lower(models[name], shape, batch=batch, name=f"{ctx.config.train.model}-{name}")
+        for name in HARDWARE_PRECISIONS
+        if name in models
+    }
+
+
+def step_hardware(ctx: StudyContext) -> list[Section]:
+    from hwnn.hw.hardware_section import hardware_section
+
+    ctx.progress("hardware estimates", 0, 1)
+    ctx.extras["workloads"] = _workloads(ctx)
+    sections = hardware_section(ctx.extras["workloads"])
+    ctx.progress("hardware estimates", 1, 1)
+    return sections
+
+
 # (name, step, required): a required step's failure ends the study; others are recorded.
 STEPS: list[tuple[str, Callable[[StudyContext], list[Section]], bool]] = [
     ("system", step_system, False),
@@ -130,6 +168,7 @@ STEPS: list[tuple[str, Callable[[StudyContext], list[Section]], bool]] = [
     ("fp32", step_fp32, True),
     ("throughput", step_throughput, False),
     ("precision", step_precision, False),
+    ("hardware", step_hardware, False),
 ]
 
 
