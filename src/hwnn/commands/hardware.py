@@ -125,11 +125,16 @@ def lower_model(model, input_shape: tuple[int, ...], batch: int = 1, name: str =
 
 
 def _lower(model, input_shape, batch: int, name: str) -> tuple[Workload, str]:
+    """``hwnn.lower`` (``workload_from_model`` or ``lower``) when present, else ours."""
     try:
-        from hwnn.lower import workload_from_model
+        import hwnn.lower as lowering
     except ImportError:
-        return lower_model(model, input_shape, batch, name), "hwnn.commands.hardware.lower_model"
-    return workload_from_model(model, input_shape, batch=batch, name=name), "hwnn.lower"
+        lowering = None
+    for fn_name in ("workload_from_model", "lower"):
+        fn = getattr(lowering, fn_name, None)
+        if callable(fn):
+            return fn(model, input_shape, batch=batch, name=name), f"hwnn.lower.{fn_name}"
+    return lower_model(model, input_shape, batch, name), "hwnn.commands.hardware.lower_model"
 
 
 def _trained_model(model: str, data_name: str, data_dir, epochs: int, seed: int, show: bool):
