@@ -24,7 +24,11 @@ app = typer.Typer(
 )
 
 # Command groups that live beside their capability; each module has register(app).
-COMMAND_MODULES: list[str] = ["hwnn.commands.quantize", "hwnn.commands.hardware"]
+COMMAND_MODULES: list[str] = [
+    "hwnn.commands.quantize",
+    "hwnn.commands.hardware",
+    "hwnn.commands.simulate",
+]
 
 DataOpt = typer.Option(
     "digits", "--data", help="digits (embedded), mnist (IDX files) or synthetic."
