@@ -186,7 +186,13 @@ Path binary_gemm_words(const u64 *a, std::size_t m, const u64 *b, std::size_t n,
                        std::size_t words, std::size_t k, std::int32_t *c, Path path) {
   const Path p = resolve_path(Family::Binary, path);
   switch (p) {
-    case Path::Avx512: run<4, 4, Avx512Tile>(a, m, b, n, words, k, c); break;
+    // Batch 1 and 2 (fully connected layers at small batch) would leave a 4 x 4 tile mostly
+    // empty: wider tiles keep 16 accumulators busy, each reduce16 lane useful.
+    case Path::Avx512:
+      if (m == 1) run<1, 16, Avx512Tile>(a, m, b, n, words, k, c);
+      else if (m == 2) run<2, 8, Avx512Tile>(a, m, b, n, words, k, c);
+      else run<4, 4, Avx512Tile>(a, m, b, n, words, k, c);
+      break;
     case Path::Avx2: run<2, 4, Avx2Tile>(a, m, b, n, words, k, c); break;
     case Path::Popcnt: run<2, 2, PopcntTile>(a, m, b, n, words, k, c); break;
     default: run<2, 2, ScalarTile>(a, m, b, n, words, k, c); break;

@@ -169,13 +169,22 @@ Path int8_gemm(const i8 *a, std::size_t m, const i8 *b, std::size_t n, std::size
   const Path p = resolve_path(Family::Int8, path);
   const bool is_signed = !all_nonnegative(a, m * k);
   if (p == Path::Avx512) {
-    if (!is_signed) {
-      run<4, 4, VnniTile>(a, m, b, n, k, nullptr, c);
-    } else {
-      std::vector<i32> bsum(n, 0);
+    std::vector<i32> bsum;
+    if (is_signed) {
+      bsum.assign(n, 0);
       for (std::size_t j = 0; j < n; ++j)
         for (std::size_t q = 0; q < k; ++q) bsum[j] += b[j * k + q];
-      run<4, 4, VnniSignedTile>(a, m, b, n, k, bsum.data(), c);
+    }
+    // Batch 1 and 2 get wider tiles, as in binary_gemm.
+    if (m == 1) {
+      if (is_signed) run<1, 16, VnniSignedTile>(a, m, b, n, k, bsum.data(), c);
+      else run<1, 16, VnniTile>(a, m, b, n, k, nullptr, c);
+    } else if (m == 2) {
+      if (is_signed) run<2, 8, VnniSignedTile>(a, m, b, n, k, bsum.data(), c);
+      else run<2, 8, VnniTile>(a, m, b, n, k, nullptr, c);
+    } else {
+      if (is_signed) run<4, 4, VnniSignedTile>(a, m, b, n, k, bsum.data(), c);
+      else run<4, 4, VnniTile>(a, m, b, n, k, nullptr, c);
     }
   } else if (p == Path::Avx2) {
     if (is_signed) run<2, 4, Avx2SignedTile>(a, m, b, n, k, nullptr, c);

@@ -20,17 +20,28 @@ BUILD_HINT = (
 _CHOICES = ("auto", "native", "reference")
 
 
+_UNSET = object()
+_core_module: object = _UNSET
+
+
 def native_module() -> ModuleType | None:
-    """The compiled extension, or None when it is not built."""
-    try:
-        from hwnn import _core
-    except ImportError:
-        return None
-    return _core
+    """The compiled extension, or None when it is not built (looked up once)."""
+    global _core_module
+    if _core_module is _UNSET:
+        try:
+            from hwnn import _core
+        except ImportError:
+            _core_module = None
+        else:
+            _core_module = _core
+    return _core_module  # type: ignore[return-value]
 
 
 def requested() -> str:
-    choice = os.environ.get("HWNN_KERNELS", "auto").strip().lower() or "auto"
+    raw = os.environ.get("HWNN_KERNELS")
+    if raw is None:  # the common case, kept cheap: it runs on every kernel call
+        return "auto"
+    choice = raw.strip().lower() or "auto"
     if choice not in _CHOICES:
         raise ConfigError(
             f"HWNN_KERNELS={choice!r} is not a kernel choice: use one of {', '.join(_CHOICES)}"
@@ -44,6 +55,8 @@ def use_native() -> bool:
     if choice == "reference":
         return False
     core = native_module()
+    if choice == "auto":
+        return core is not None
     if core is None and choice == "native":
         raise NativeUnavailableError(
             f"HWNN_KERNELS=native but hwnn._core is not built: {BUILD_HINT}"

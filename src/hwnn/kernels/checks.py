@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwnn.kernels.bitpack import Packed
+
 
 def matrix(x: object, name: str, dtype: np.dtype | type, *, cols: int | None = None) -> np.ndarray:
     """x as a C-contiguous 2-D array of exactly ``dtype``; raises ValueError otherwise."""
@@ -19,6 +21,14 @@ def matrix(x: object, name: str, dtype: np.dtype | type, *, cols: int | None = N
 def tensor(
     x: np.ndarray, name: str, dtype: np.dtype | type, *, ndim: int, cols: int | None = None
 ) -> np.ndarray:
+    # Fast path first: these wrappers sit on batch-1 latency (microseconds matter there).
+    if (
+        x.ndim == ndim
+        and x.dtype == dtype
+        and x.flags.c_contiguous
+        and (cols is None or x.shape[-1] == cols)
+    ):
+        return x
     dtype = np.dtype(dtype)
     if x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {x.shape}")
@@ -39,8 +49,6 @@ def words_for(k: int) -> int:
 
 def packed_words(p: object, name: str) -> np.ndarray:
     """The words of a Packed operand, checked against its K."""
-    from hwnn.kernels.bitpack import Packed
-
     if not isinstance(p, Packed):
         raise ValueError(f"{name} must be a Packed (from pack_signs), got {type(p).__name__}")
     if not isinstance(p.k, (int, np.integer)) or p.k < 1:

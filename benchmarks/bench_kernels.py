@@ -1,0 +1,249 @@
+"""Native kernels against NumPy's OpenBLAS sgemm on the same shapes, in the same run.
+
+    .venv/bin/python benchmarks/bench_kernels.py            # the issue-4 target shapes
+    .venv/bin/python benchmarks/bench_kernels.py --quick    # smaller shapes, a few seconds
+    .venv/bin/python benchmarks/bench_kernels.py --json out.json
+
+One thread for everything (OpenBLAS is pinned through OPENBLAS_NUM_THREADS before NumPy is
+imported; the kernels through hwnn.kernels.set_threads), except the thread-scaling row.
+Each figure is the median of interleaved repetitions: sgemm and the kernel alternate, so
+load from other processes on a shared machine hits both sides of a ratio alike. Operands
+are packed once outside the timing (weights are packed once at deployment); packing the
+activations is timed on its own row.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads OpenBLAS
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from hwnn import kernels  # noqa: E402
+from hwnn.kernels import backend  # noqa: E402
+
+TARGETS = {  # issue 4 (AMD AVX2 core) and the AVX-512 brief
+    "binary 4096^3": 8.0,
+    "binary 256x1024x4096": 8.0,
+    "binary 1x1024x4096": 25.0,
+    "int8 256x1024x4096": 2.0,
+    "int8 4096^3": 2.0,
+}
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cpu_mhz() -> float | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def interleaved(fns: list[Callable[[], object]], reps: int) -> list[float]:
+    """Median seconds of each function, the functions taking turns."""
+    for fn in fns:  # warm-up: page faults, caches, lazy init
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(reps):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
+
+
+def row(name: str, shape: tuple[int, int, int], t: float, t_sgemm: float, path: str) -> dict:
+    m, n, k = shape
+    mhz = cpu_mhz()
+    macs = m * n * k
+    out = {
+        "kernel": name,
+        "shape_mnk": f"{m}x{n}x{k}",
+        "path": path,
+        "median_s": t,
+        "sgemm_median_s": t_sgemm,
+        "speedup_vs_sgemm": t_sgemm / t,
+        "gmacs_per_s": macs / t / 1e9,
+        "sgemm_gflops_per_s": 2 * macs / t_sgemm / 1e9,
+    }
+    if mhz:
+        out["macs_per_cycle_at_nominal_clock"] = macs / t / (mhz * 1e6)
+    return out
+
+
+def bench_binary(shape, reps, rng, path="auto") -> dict:
+    m, n, k = shape
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k), dtype=np.float32)
+    pa, pb = kernels.pack_signs(a), kernels.pack_signs(b)
+    t_sgemm, t_bin = interleaved(
+        [lambda: a @ b.T, lambda: kernels.binary_matmul(pa, pb, path=path)], reps
+    )
+    taken = backend.native_module().kernel_paths()["binary_gemm"] if path == "auto" else path
+    return row("binary", shape, t_bin, t_sgemm, taken)
+
+
+def bench_int8(shape, reps, rng, path="auto") -> dict:
+    m, n, k = shape
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k), dtype=np.float32)
+    qa = rng.integers(0, 128, size=(m, k), dtype=np.int8)  # post-ReLU activations
+    qb = rng.integers(-127, 128, size=(n, k), dtype=np.int8)
+    t_sgemm, t_q = interleaved(
+        [lambda: a @ b.T, lambda: kernels.int8_matmul(qa, qb, path=path)], reps
+    )
+    taken = backend.native_module().kernel_paths()["int8_gemm"] if path == "auto" else path
+    return row("int8", shape, t_q, t_sgemm, taken)
+
+
+def bench_ternary(shape, reps, rng) -> dict:
+    m, n, k = shape
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k), dtype=np.float32)
+    ta = kernels.pack_ternary(rng.integers(-1, 2, size=(m, k)))
+    tb = kernels.pack_ternary(rng.integers(-1, 2, size=(n, k)))
+    t_sgemm, t_t = interleaved([lambda: a @ b.T, lambda: kernels.ternary_matmul(ta, tb)], reps)
+    return row(
+        "ternary", shape, t_t, t_sgemm, backend.native_module().kernel_paths()["ternary_gemm"]
+    )
+
+
+def bench_pack(shape, reps, rng) -> dict:
+    m, n, k = shape
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k), dtype=np.float32)
+    pa, pb = kernels.pack_signs(a), kernels.pack_signs(b)
+    t_pack, t_bin = interleaved(
+        [lambda: kernels.pack_signs(a), lambda: kernels.binary_matmul(pa, pb)], reps
+    )
+    return {
+        "kernel": "pack_signs (activations)",
+        "shape_mnk": f"{m}x{n}x{k}",
+        "median_s": t_pack,
+        "fraction_of_binary_gemm": t_pack / t_bin,
+    }
+
+
+def bench_threads(shape, reps, rng) -> dict:
+    m, n, k = shape
+    pa = kernels.pack_signs(rng.standard_normal((m, k), dtype=np.float32))
+    pb = kernels.pack_signs(rng.standard_normal((n, k), dtype=np.float32))
+
+    def with_threads(t):
+        def run():
+            kernels.set_threads(t)
+            kernels.binary_matmul(pa, pb)
+            kernels.set_threads(1)
+
+        return run
+
+    one, two = interleaved([with_threads(1), with_threads(2)], reps)
+    return {
+        "kernel": "binary threads",
+        "shape_mnk": f"{m}x{n}x{k}",
+        "one_thread_s": one,
+        "two_threads_s": two,
+        "speedup_two_vs_one": one / two,
+        "cores": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller shapes")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--json", help="also write the rows to this file")
+    args = ap.parse_args()
+    if not backend.use_native():
+        raise SystemExit("hwnn._core is not built (or HWNN_KERNELS=reference): nothing to time")
+    kernels.set_threads(1)
+    core = backend.native_module()
+    rng = np.random.default_rng(0)
+    big = (1024, 1024, 4096) if args.quick else (4096, 4096, 4096)
+    big_reps = args.reps if args.quick else max(3, args.reps // 2)
+    rows = [
+        bench_binary(big, big_reps, rng),
+        bench_binary((256, 1024, 4096), args.reps * 4, rng),
+        bench_binary((1, 1024, 4096), args.reps * 40, rng),
+        bench_int8((256, 1024, 4096), args.reps * 4, rng),
+        bench_int8(big, big_reps, rng),
+        bench_ternary((256, 1024, 4096), args.reps * 4, rng),
+    ]
+    for p in core.supported_paths()["binary"]:  # the path ladder on one shape
+        rows.append(bench_binary((256, 1024, 4096), args.reps * 2, rng, path=p))
+    for p in core.supported_paths()["int8"]:
+        if p != "scalar":
+            rows.append(bench_int8((256, 1024, 4096), args.reps * 2, rng, path=p))
+    rows.append(bench_pack((256, 1024, 4096), args.reps * 4, rng))
+    rows.append(bench_threads((1024, 1024, 4096), args.reps * 2, rng))
+
+    header = {
+        "cpu": cpu_model(),
+        "nominal_mhz": cpu_mhz(),
+        "cpu_features": {k: v for k, v in core.cpu_features().items() if v},
+        "auto_paths": dict(core.kernel_paths()),
+        "numpy_blas": "OpenBLAS, OPENBLAS_NUM_THREADS=" + os.environ["OPENBLAS_NUM_THREADS"],
+        "threads": 1,
+    }
+    print(f"CPU: {header['cpu']} ({header['nominal_mhz']} MHz nominal)")
+    print(f"features: {', '.join(header['cpu_features'])}")
+    print(f"auto paths: {header['auto_paths']}")
+    print(
+        f"{'kernel':<26}{'shape':<18}{'path':<8}{'median ms':>11}{'sgemm ms':>11}{'x sgemm':>9}"
+        f"{'target':>8}{'GMAC/s':>10}{'MAC/cyc':>9}"
+    )
+    for r in rows:
+        if "speedup_vs_sgemm" in r:
+            key = f"{r['kernel']} {r['shape_mnk']}".replace("4096x4096x4096", "4096^3")
+            target = (
+                TARGETS.get(key)
+                if r["path"] == header["auto_paths"][f"{r['kernel']}_gemm"]
+                else None
+            )
+            print(
+                f"{r['kernel']:<26}{r['shape_mnk']:<18}{r['path']:<8}{r['median_s'] * 1e3:>11.3f}"
+                f"{r['sgemm_median_s'] * 1e3:>11.3f}{r['speedup_vs_sgemm']:>9.1f}"
+                f"{(f'>={target:g}' if target else ''):>8}{r['gmacs_per_s']:>10.1f}"
+                f"{r.get('macs_per_cycle_at_nominal_clock', float('nan')):>9.1f}"
+            )
+        elif "speedup_two_vs_one" in r:
+            print(
+                f"{r['kernel']:<26}{r['shape_mnk']:<18}{'':<8}{r['one_thread_s'] * 1e3:>11.3f}"
+                f"{r['two_threads_s'] * 1e3:>11.3f}  two threads {r['speedup_two_vs_one']:.2f}x one"
+                f" ({r['cores']} cores on this machine)"
+            )
+        else:
+            print(
+                f"{r['kernel']:<26}{r['shape_mnk']:<18}{'':<8}{r['median_s'] * 1e3:>11.3f}"
+                f"{'':>11}  {r['fraction_of_binary_gemm']:.1%} of the binary GEMM"
+            )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"header": header, "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
