@@ -33,7 +33,11 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 
-test: install lint scalesim
+# The native kernels' own C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize:
+	bash scripts/sanitize.sh
+
+test: install lint scalesim sanitize
 	$(VENV)/bin/python -m pytest
 
 clean:
