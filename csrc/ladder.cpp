@@ -99,8 +99,8 @@ inline void store4(float *p, f4 v) { std::memcpy(p, &v, sizeof v); }
 // and the eight accumulators are independent, so the adds pipeline instead of waiting on
 // each other.
 // noinline keeps each tile a small function the compiler allocates registers for on its own.
-__attribute__((noinline)) void tile_4x8(const float *a, const float *b, float *c, size_t n, size_t k, size_t p0,
-              size_t p1) {
+__attribute__((noinline)) void tile_4x8(const float *a, const float *b, float *c, size_t n,
+                                        size_t k, size_t p0, size_t p1) {
   f4 c0l = load4(c), c0h = load4(c + 4), c1l = load4(c + n), c1h = load4(c + n + 4);
   f4 c2l = load4(c + 2 * n), c2h = load4(c + 2 * n + 4);
   f4 c3l = load4(c + 3 * n), c3h = load4(c + 3 * n + 4);
@@ -127,8 +127,9 @@ __attribute__((noinline)) void tile_4x8(const float *a, const float *b, float *c
 }
 
 // Ragged edge tiles (fewer than 4 rows or 8 columns) take the plain i-k-j loop.
-__attribute__((noinline)) void tile_edge(const float *a, const float *b, float *c, size_t n, size_t k, size_t rows,
-               size_t cols, size_t p0, size_t p1) {
+__attribute__((noinline)) void tile_edge(const float *a, const float *b, float *c, size_t n,
+                                         size_t k, size_t rows, size_t cols, size_t p0,
+                                         size_t p1) {
   for (size_t i = 0; i < rows; ++i)
     for (size_t p = p0; p < p1; ++p) {
       const float aip = a[i * k + p];
@@ -189,8 +190,7 @@ struct KernelShape {
 // registers). Per k step: 2 loads and 6 broadcasts feed 12 FMAs, enough independent FMAs to
 // keep both FMA ports busy through their 4-5 cycle latency.
 __attribute__((target("avx2,fma"))) void kernel_avx2_6x16(size_t kc, const float *a,
-                                                                 const float *b, float *c,
-                                                                 size_t ldc) {
+                                                          const float *b, float *c, size_t ldc) {
   __m256 acc[6][2];
 #pragma GCC unroll 6
   for (int r = 0; r < 6; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -216,8 +216,8 @@ __attribute__((target("avx2,fma"))) void kernel_avx2_6x16(size_t kc, const float
 // AVX-512: 12 rows x 32 columns = 24 zmm accumulators out of 32 registers; each B vector is
 // reused 12 times and each broadcast twice.
 __attribute__((target("avx512f,fma"))) void kernel_avx512_12x32(size_t kc, const float *a,
-                                                                       const float *b, float *c,
-                                                                       size_t ldc) {
+                                                                const float *b, float *c,
+                                                                size_t ldc) {
   __m512 acc[12][2];
 #pragma GCC unroll 12
   for (int r = 0; r < 12; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -252,15 +252,17 @@ void pack_a(const float *a, size_t lda, size_t rows, size_t kc, size_t mr, float
 }
 
 void pack_b_panel(const float *b, size_t ldb, size_t cols, size_t kc, size_t nr,
-                         float *out) {
-  for (size_t p = 0; p < kc; ++p)
-    for (size_t j = 0; j < nr; ++j) *out++ = j < cols ? b[p * ldb + j] : 0.0f;
+                  float *out) {
+  for (size_t p = 0; p < kc; ++p, out += nr) {
+    std::memcpy(out, b + p * ldb, cols * sizeof(float));  // a full panel row is one copy
+    std::fill(out + cols, out + nr, 0.0f);
+  }
 }
 
 // One mc x nc block of C from packed A (mc x kc) and packed B (kc x nc): the B panel stays in
 // L1 while the kernel sweeps the A panels; ragged tiles go through a scratch tile.
-void macro_kernel(const KernelShape &s, const float *ap, const float *bp, float *c,
-                         size_t ldc, size_t mc, size_t nc, size_t kc) {
+void macro_kernel(const KernelShape &s, const float *ap, const float *bp, float *c, size_t ldc,
+                  size_t mc, size_t nc, size_t kc) {
   alignas(64) float scratch[12 * 32];
   for (size_t j = 0; j < nc; j += s.nr) {
     const float *bpanel = bp + (j / s.nr) * s.nr * kc;
@@ -294,7 +296,7 @@ int thread_id() {
 // The BLIS loop nest: column blocks of B (nc), then K blocks (kc, B packed once per block),
 // then row blocks of A (mc, packed per block); threads share the packed B and take row blocks.
 void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c, size_t m,
-                        size_t n, size_t k, int threads) {
+                 size_t n, size_t k, int threads) {
   zero(c, m * n);
   if (m == 0 || n == 0 || k == 0) return;
   threads = std::max(threads, 1);
@@ -305,19 +307,20 @@ void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c,
   std::vector<std::unique_ptr<AlignedFloats>> apacks;
   for (int t = 0; t < threads; ++t) apacks.push_back(std::make_unique<AlignedFloats>(mc * s.kc));
   const long row_blocks = static_cast<long>((m + mc - 1) / mc);
+  const int team = static_cast<int>(std::min<long>(threads, row_blocks));  // no idle threads
   for (size_t jc = 0; jc < n; jc += s.nc) {
     const size_t nc = std::min(s.nc, n - jc);
     const long panels = static_cast<long>((nc + s.nr - 1) / s.nr);
     for (size_t pc = 0; pc < k; pc += s.kc) {
       const size_t kc = std::min(s.kc, k - pc);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+#pragma omp parallel for num_threads(team) if (team > 1) schedule(static)
       for (long q = 0; q < panels; ++q) {
         const size_t j = static_cast<size_t>(q) * s.nr;
         pack_b_panel(b + pc * n + jc + j, n, std::min(s.nr, nc - j), kc, s.nr,
                      bpack.data + j * kc);
       }
       // Dynamic: on a shared machine one thread may be descheduled; the other takes its blocks.
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(team) if (team > 1) schedule(dynamic, 1)
       for (long blk = 0; blk < row_blocks; ++blk) {
         const size_t ic = static_cast<size_t>(blk) * mc, rows = std::min(mc, m - ic);
         float *ap = apacks[thread_id()]->data;
