@@ -182,10 +182,13 @@ ONCHIP_COLORS = ["tab:green", "tab:olive", "tab:cyan", "tab:purple", "tab:pink",
 
 
 def _svg(fig) -> str:
+    import matplotlib
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    # text as <text> elements, not glyph paths: smaller SVGs, rendered faster
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
     return text[text.find("<svg"):]
@@ -225,15 +228,19 @@ def roofline_chart(runs: dict) -> str:
     names = list(dict.fromkeys(d for _, d in runs))
     colors = {d: f"C{i % 10}" for i, d in enumerate(names)}
     xs = []
+    points: dict[str, tuple[list, list, list]] = {p: ([], [], []) for p in precisions}
     for (precision, name), (_dev, est, w) in runs.items():
         for layer, e in zip(w.layers, est.layers, strict=True):
             if not e.feasible or e.latency_s <= 0:
                 continue
-            x = 2 * layer.macs / max(sum(layer_bytes(layer)), 1e-9)
-            y = 2 * layer.macs / e.latency_s
-            xs.append(x)
-            ax.scatter(x, y, marker=markers.get(precision, "o"), color=colors[name], s=22,
-                       alpha=0.8)
+            px, py, pc = points[precision]
+            px.append(2 * layer.macs / max(sum(layer_bytes(layer)), 1e-9))
+            py.append(2 * layer.macs / e.latency_s)
+            pc.append(colors[name])
+            xs.append(px[-1])
+    for precision, (px, py, pc) in points.items():  # one artist per precision: fast, small
+        if px:
+            ax.scatter(px, py, marker=markers.get(precision, "o"), c=pc, s=22, alpha=0.8)
     lo, hi = (min(xs) / 4, max(xs) * 4) if xs else (0.1, 1e4)
     drawn = set()
     for (_, name), (dev, _, w) in runs.items():
@@ -253,7 +260,7 @@ def roofline_chart(runs: dict) -> str:
     ax.set_ylabel("attained ops/s (1 MAC = 2 ops)")
     ax.set_title("Roofline: DRAM roofs (lines), layers (markers; above a roof = on-chip)",
                  fontsize=9)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _svg(fig)
 
 
@@ -269,18 +276,19 @@ def energy_chart(rows: list[HardwareRow]) -> str:
     nrows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.8 * nrows), squeeze=False)
     for ax, name in zip(axes.ravel(), names, strict=False):
-        sub = [r for r in rows if (r.device if r.kind != "asic" else "asic") == name]
-        for i, precision in enumerate(precisions):
-            r = next((x for x in sub if x.precision == precision), None)
+        sub = {r.precision: r for r in rows
+               if (r.device if r.kind != "asic" else "asic") == name}
+        runs = [sub.get(p) for p in precisions]
+        bottom = [0.0] * len(precisions)
+        for part in order:  # one bar call per part: stacked, few artists
+            v = [r.energy_by_part_pj.get(part, 0.0) / 1e6 if r and r.feasible else 0.0
+                 for r in runs]  # microjoules
+            if any(v):
+                ax.bar(range(len(v)), v, bottom=bottom, color=colors[part], width=0.7)
+                bottom = [b + x for b, x in zip(bottom, v, strict=True)]
+        for i, r in enumerate(runs):
             if r is None or not r.feasible:
                 ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=7)
-                continue
-            bottom = 0.0
-            for part in order:
-                v = r.energy_by_part_pj.get(part, 0.0) / 1e6  # microjoules
-                if v > 0:
-                    ax.bar(i, v, bottom=bottom, color=colors[part], width=0.7)
-                    bottom += v
         ax.set_xticks(range(len(precisions)), precisions, rotation=45, fontsize=7)
         ax.set_title(name, fontsize=9)
         ax.set_ylabel("uJ per inference", fontsize=7)

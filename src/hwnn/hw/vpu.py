@@ -4,8 +4,8 @@ A VPU is a roofline device whose compute roof is its vector cores:
 
     peak(format) = cores x lanes(format) x 2 ops (multiply-add) x clock
 
-with ``lanes`` = 128-bit vector width / operand bits (SHAVE v2/v3 VAU: 4 fp32, 8 fp16,
-16 int8 lanes), plus, on Myriad X, the Neural Compute Engine's fixed-function DNN rate.
+with ``lanes`` = 128-bit vector width / operand bits (SHAVE v2/v3 VAU: 4 fp32, 8 fp16 or
+int16, 16 int8 lanes), plus, on Myriad X, the Neural Compute Engine's fixed-function DNN rate.
 Weights and activations live in the CMX scratchpad when they fit, else in LPDDR. The
 deck: such a chip "runs at about .9 Watts (5V at around 180mA)", against ~80 W for a CPU
 and ~160 W for a GPU; energy per inference is that power times the time.
@@ -28,10 +28,10 @@ VECTOR_BITS = 128  # SHAVE vector arithmetic unit width
 
 
 def shave_peaks(cores: int, clock_hz: float) -> dict[str, float]:
-    """``cores x (128 / bits) lanes x 2 ops x clock`` for fp32, fp16 and int8."""
+    """``cores x (128 / bits) lanes x 2 ops x clock`` for fp32, fp16, int16 and int8."""
     return {
         cls: cores * (VECTOR_BITS // bits) * 2 * clock_hz
-        for cls, bits in (("fp32", 32), ("fp16", 16), ("int8", 8))
+        for cls, bits in (("fp32", 32), ("fp16", 16), ("int16", 16), ("int8", 8))
     }
 
 
