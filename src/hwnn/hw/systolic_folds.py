@@ -178,10 +178,15 @@ class Operands:
         ccol, ch = np.divmod(rest, g.channels)
         self._crow, self._ccol = crow, ccol
         self._kbase = (crow * g.ifmap_w + ccol) * g.channels + ch
+        # every window inside the input (always for hwnn layers; SCALE-Sim's ceil can overrun)
+        self.all_inside = ((g.ofmap_h - 1) * g.stride_h + g.filt_h <= g.ifmap_h
+                           and (g.ofmap_w - 1) * g.stride_w + g.filt_w <= g.ifmap_w)
 
     def ifmap(self, mi: np.ndarray, ki: np.ndarray) -> np.ndarray:
         """Address of im2col element (m, k), -1 where the window leaves the input."""
         g = self.g
+        if self.all_inside:
+            return self._mbase[mi] + self._kbase[ki]
         ok = (self._crow[ki] + self._irow[mi] < g.ifmap_h) & (
             self._ccol[ki] + self._icol[mi] < g.ifmap_w)
         return np.where(ok, self._mbase[mi] + self._kbase[ki], -1)
@@ -215,73 +220,58 @@ def _fold_blocks(plan: FoldPlan) -> dict[str, _Block]:
             "ofmap": _Block(c, True, L)}
 
 
-def _base(plan: FoldPlan, ops: Operands, which: str, fr: np.ndarray, fc: np.ndarray,
-          u: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """Address at unskewed block position (u, col) of folds (fr, fc); -1 where empty."""
+def _region(plan: FoldPlan, which: str, ru: np.ndarray, cu: np.ndarray
+            ) -> tuple:
+    """Where a buffer's requests sit in the unskewed block: u in [lo, lo + n), col < width.
+
+    ``ru``/``cu`` are the PE rows / cols each fold uses (arrays over folds). Flipped blocks
+    (stationary operands loaded bottom row first, os outputs leaving from the bottom) start
+    at ``A_r - used``.
+    """
+    r, df = plan.rows, plan.dataflow
+    table = {
+        "ws": {"ifmap": (r, plan.m, ru), "filter": (r - ru, ru, cu),
+               "ofmap": (2 * r - 1, plan.m, cu)},
+        "os": {"ifmap": (0, plan.k, ru), "filter": (0, plan.k, cu),
+               "ofmap": (plan.k - 1 + r - ru, ru, cu)},
+        "is": {"ifmap": (r - ru, ru, cu), "filter": (r, plan.n, ru),
+               "ofmap": (2 * r - 1, plan.n, cu)},
+    }
+    lo, n, width = table[df][which]
+    return lo, n, width
+
+
+def _addresses(plan: FoldPlan, ops: Operands, which: str, fr: np.ndarray, fc: np.ndarray,
+               u: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Addresses of valid block positions (u, col) of folds (fr, fc), all 1-D arrays."""
     r, c = plan.rows, plan.cols
-    sr, sc, _ = plan.sr_sc_t
-    ru, cu = np.minimum(r, sr - fr * r), np.minimum(c, sc - fc * c)
     df = plan.dataflow
-    neg = np.int64(-1)
+    flip = r - 1 - u  # row index inside a flipped (bottom-first) block
     if df == "ws":
-        k0, n0, T = fr * r, fc * c, plan.m
-        if which == "ifmap":  # R null rows (weights load), then M rows of inputs
-            t = u - r
-            ok = (t >= 0) & (t < T) & (col < ru)
-            return np.where(ok, ops.ifmap(np.clip(t, 0, T - 1), k0 + np.minimum(col, ru - 1)),
-                            neg)
-        if which == "filter":  # the weight block, loaded bottom row first
-            p = r - 1 - u
-            ok = (p >= 0) & (p < ru) & (col < cu)
-            return np.where(ok, ops.filt(k0 + np.clip(p, 0, ru - 1), n0 + np.minimum(col, cu - 1)),
-                            neg)
-        t = u - (2 * r - 1)
-        ok = (t >= 0) & (t < T) & (col < cu)
-        return np.where(ok, ops.ofmap(np.clip(t, 0, T - 1), n0 + np.minimum(col, cu - 1)), neg)
-    if df == "os":
-        m0, n0, T = fr * r, fc * c, plan.k
         if which == "ifmap":
-            ok = (u >= 0) & (u < T) & (col < ru)
-            return np.where(ok, ops.ifmap(m0 + np.minimum(col, ru - 1), np.clip(u, 0, T - 1)),
-                            neg)
+            return ops.ifmap(u - r, fr * r + col)
         if which == "filter":
-            ok = (u >= 0) & (u < T) & (col < cu)
-            return np.where(ok, ops.filt(np.clip(u, 0, T - 1), n0 + np.minimum(col, cu - 1)), neg)
-        p = r - 1 - (u - (T - 1))  # outputs leave from the bottom edge: block flipped
-        ok = (u >= T - 1) & (p >= 0) & (p < ru) & (col < cu)
-        return np.where(ok, ops.ofmap(m0 + np.clip(p, 0, ru - 1), n0 + np.minimum(col, cu - 1)),
-                        neg)
-    k0, m0, T = fr * r, fc * c, plan.n
-    if which == "ifmap":  # the stationary input block, loaded bottom row first
-        p = r - 1 - u
-        ok = (p >= 0) & (p < ru) & (col < cu)
-        return np.where(ok, ops.ifmap(m0 + np.minimum(col, cu - 1), k0 + np.clip(p, 0, ru - 1)),
-                        neg)
+            return ops.filt(fr * r + flip, fc * c + col)
+        return ops.ofmap(u - (2 * r - 1), fc * c + col)
+    if df == "os":
+        if which == "ifmap":
+            return ops.ifmap(fr * r + col, u)
+        if which == "filter":
+            return ops.filt(u, fc * c + col)
+        return ops.ofmap(fr * r + (r - 1 - (u - (plan.k - 1))), fc * c + col)
+    if which == "ifmap":
+        return ops.ifmap(fc * c + col, fr * r + flip)
     if which == "filter":
-        t = u - r
-        ok = (t >= 0) & (t < T) & (col < ru)
-        return np.where(ok, ops.filt(k0 + np.minimum(col, ru - 1), np.clip(t, 0, T - 1)), neg)
-    t = u - (2 * r - 1)
-    ok = (t >= 0) & (t < T) & (col < cu)
-    return np.where(ok, ops.ofmap(m0 + np.minimum(col, cu - 1), np.clip(t, 0, T - 1)), neg)
+        return ops.filt(fr * r + col, u - r)
+    return ops.ofmap(fc * c + col, u - (2 * r - 1))
 
 
-def _active_rows(plan: FoldPlan, which: str) -> tuple[int, int]:
-    """Demand-matrix rows [lo, hi) of a fold that can hold a request (others are null)."""
-    r = plan.rows
-    df, L = plan.dataflow, plan.fold_cycles
-    blk = _fold_blocks(plan)[which]
-    sk = blk.width - 1 if blk.skew else 0
-    if df == "ws":
-        lo, hi = {"ifmap": (r, r + plan.m), "filter": (0, r),
-                  "ofmap": (2 * r - 1, 2 * r - 1 + plan.m)}[which]
-    elif df == "os":
-        lo, hi = {"ifmap": (0, plan.k), "filter": (0, plan.k),
-                  "ofmap": (plan.k - 1, plan.k - 1 + r)}[which]
-    else:
-        lo, hi = {"ifmap": (0, r), "filter": (r, r + plan.n),
-                  "ofmap": (2 * r - 1, 2 * r - 1 + plan.n)}[which]
-    return lo, min(L, hi + sk)
+def _ragged(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated aranges [s, s + n) for each (s, n), and which pair each came from."""
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    return starts[owner] + (np.arange(total, dtype=np.int64) - first[owner]), owner
 
 
 def stream(plan: FoldPlan, ops: Operands, which: str,
@@ -290,33 +280,56 @@ def stream(plan: FoldPlan, ops: Operands, which: str,
 
     Row-major over each fold's demand matrix, folds in order: the order SCALE-Sim's memory
     loop visits them. Skewed blocks place base element (u, c) at fold row u + c (the
-    systolic wavefront). Small folds are batched, large ones split by rows, so one chunk
-    never holds more than about ``chunk_elems`` demand-matrix entries.
+    systolic wavefront), so fold row r holds cols max(0, r - u_hi) .. min(width, r - u_lo).
+    Only valid requests are generated; a chunk holds at most about ``chunk_elems``.
     """
     blk = _fold_blocks(plan)[which]
-    lo, hi = _active_rows(plan, which)
-    w, L = blk.width, plan.fold_cycles
-    nrow = hi - lo
-    per_fold = nrow * w
-    if per_fold <= chunk_elems:
-        fstep, rstep = max(1, chunk_elems // per_fold), nrow
-    else:
-        fstep, rstep = 1, max(1, chunk_elems // w)
+    L = plan.fold_cycles
+    sr, sc, _ = plan.sr_sc_t
     fr_all = np.tile(np.arange(plan.row_folds, dtype=np.int64), plan.col_folds)
     fc_all = np.repeat(np.arange(plan.col_folds, dtype=np.int64), plan.row_folds)
-    cols = np.arange(w, dtype=np.int64)[None, None, :]
-    for f0 in range(0, plan.folds, fstep):
-        f1 = min(plan.folds, f0 + fstep)
-        fr = fr_all[f0:f1, None, None]
-        fc = fc_all[f0:f1, None, None]
-        fbase = np.arange(f0, f1, dtype=np.int64)[:, None, None] * L
-        for r0 in range(lo, hi, rstep):
-            rows = np.arange(r0, min(hi, r0 + rstep), dtype=np.int64)[None, :, None]
-            u = rows - cols if blk.skew else rows
-            shape = (f1 - f0, rows.shape[1], w)
-            addr = _base(plan, ops, which, fr, fc, np.broadcast_to(u, shape),
-                         np.broadcast_to(cols, shape))
-            flat = addr.ravel()
-            keep = flat != -1
-            if keep.any():
-                yield np.broadcast_to(fbase + rows, shape).ravel()[keep], flat[keep]
+    ru_all = np.minimum(plan.rows, sr - fr_all * plan.rows)
+    cu_all = np.minimum(plan.cols, sc - fc_all * plan.cols)
+    lo_all, n_all, w_all = (np.broadcast_to(np.asarray(x, dtype=np.int64), fr_all.shape)
+                            for x in _region(plan, which, ru_all, cu_all))
+    nrows_all = n_all + w_all - 1 if blk.skew else n_all
+    per_fold = n_all * w_all
+    fold_cum = np.cumsum(per_fold)
+    f0 = 0
+    while f0 < plan.folds:
+        # as many whole folds as fit in a chunk (at least one)
+        base = fold_cum[f0 - 1] if f0 else 0
+        f1 = max(f0 + 1, int(np.searchsorted(fold_cum, base + chunk_elems, side="right")))
+        f1 = min(f1, plan.folds)
+        folds = np.arange(f0, f1, dtype=np.int64)
+        r_rel, fo = _ragged(np.zeros(folds.size, dtype=np.int64), nrows_all[folds])
+        fold = folds[fo]
+        lo, hi, w = lo_all[fold], lo_all[fold] + n_all[fold] - 1, w_all[fold]
+        if blk.skew:
+            r = lo + r_rel
+            cstart = np.maximum(0, r - hi)
+            cnt = np.minimum(w - 1, r - lo) - cstart + 1
+        else:
+            r = lo + r_rel
+            cstart = np.zeros_like(r)
+            cnt = w
+        cnt = np.broadcast_to(cnt, r.shape)
+        row_cum = np.cumsum(cnt)
+        p0 = 0
+        while p0 < r.size:  # split a huge fold by rows
+            pb = row_cum[p0 - 1] if p0 else 0
+            p1 = max(p0 + 1, int(np.searchsorted(row_cum, pb + chunk_elems, side="right")))
+            p1 = min(p1, r.size)
+            col, ro = _ragged(cstart[p0:p1], cnt[p0:p1])
+            rr = r[p0:p1][ro]
+            ff = fold[p0:p1][ro]
+            u = rr - col if blk.skew else rr
+            addr = _addresses(plan, ops, which, fr_all[ff], fc_all[ff], u, col)
+            grow = ff * L + rr
+            keep = addr != -1
+            if not keep.all():
+                grow, addr = grow[keep], addr[keep]
+            if addr.size:
+                yield grow, addr
+            p0 = p1
+        f0 = f1
