@@ -36,7 +36,7 @@ import importlib
 from dataclasses import dataclass, replace
 
 from hwnn.errors import ConfigError
-from hwnn.formats import FP32, INT8, Format, Int
+from hwnn.formats import INT8, Format, Int
 from hwnn.hw import energy
 from hwnn.hw.device import Device, LayerEstimate
 from hwnn.hw.roofline import Roofline, cap_to_power, ceil_div, compute_class, layer_bytes
@@ -81,37 +81,51 @@ def _slowdown(weight: Format, act: Format) -> int | None:
     return None
 
 
-def systolic_backend():
-    """The simulator's ``run``, when ``hwnn.hw.systolic`` offers one, configured as TPU v1.
+def _bandwidth_mode() -> str:
+    """DRAM-limited ("USER") bandwidth needs the simulator's user-bandwidth model; without
+    it, SCALE-Sim's CALC mode (reads never stall) is what the simulator offers."""
+    try:
+        importlib.import_module("hwnn.hw.systolic_user")
+    except ImportError:
+        return "CALC"
+    return "USER"
 
-    Uses ``hwnn.hw.systolic.tpu_v1()`` when that returns a Device; otherwise builds its
-    ``SystolicArray`` from an ``ArrayConfig`` with TPU v1's numbers (256 x 256,
-    weight-stationary, 24 MiB unified buffer for inputs, the four-tile weight FIFO for
-    filters, 4 MiB accumulators for outputs, 34 GB/s = 48.6 bytes per 700 MHz cycle).
-    Returns a callable ``(Workload) -> list[LayerEstimate]``, or None.
+
+def systolic_backend():
+    """The simulator's ``run``, configured as TPU v1, when the simulator is there.
+
+    In order: ``hwnn.hw.presets_tpu.tpu_v1()`` (the simulator's own TPU v1 preset),
+    ``hwnn.hw.systolic.tpu_v1()``, or ``hwnn.hw.systolic.SystolicArray`` built here with
+    TPU v1's numbers (256 x 256, weight-stationary, 24 MiB unified buffer for inputs, the
+    four-tile weight FIFO for filters, 4 MiB accumulators for outputs, 34 GB/s = 48.6
+    bytes per 700 MHz cycle). Returns a callable ``(Workload) -> list[LayerEstimate]``, or
+    None.
     """
+    mode = _bandwidth_mode()
+    for module_name in ("hwnn.hw.presets_tpu", "hwnn.hw.systolic"):
+        try:
+            mod = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        factory = getattr(mod, "tpu_v1", None)
+        if not callable(factory):
+            continue
+        try:
+            dev = factory(bandwidth_mode=mode)
+        except TypeError:
+            try:
+                dev = factory()
+            except TypeError:
+                continue
+        if isinstance(dev, Device):
+            return dev.run
     try:
         mod = importlib.import_module("hwnn.hw.systolic")
     except ImportError:
         return None
-    factory = getattr(mod, "tpu_v1", None)
-    if callable(factory):
-        try:
-            dev = factory()
-        except TypeError:
-            dev = None
-        if isinstance(dev, Device):
-            return dev.run
     array, config = getattr(mod, "SystolicArray", None), getattr(mod, "ArrayConfig", None)
     if isinstance(array, type) and issubclass(array, Device) and config is not None:
         c = TPUConfig()
-        # DRAM-limited ("USER") bandwidth needs the simulator's user-bandwidth model;
-        # without it, SCALE-Sim's CALC mode (reads never stall) is what it offers
-        try:
-            importlib.import_module("hwnn.hw.systolic_user")
-            mode = "USER"
-        except ImportError:
-            mode = "CALC"
         try:
             cfg = config(
                 rows=c.rows, cols=c.cols, dataflow="ws",
@@ -268,6 +282,6 @@ def paper_app_workload(app: PaperApp, side: int = 2048) -> Workload:
 
 
 __all__ = [
-    "FP32", "PAPER_APPS", "PaperApp", "TPU", "TPUConfig", "paper_app_workload",
+    "PAPER_APPS", "PaperApp", "TPU", "TPUConfig", "paper_app_workload",
     "paper_roofline_tops", "systolic_backend", "tpu_v1",
 ]
