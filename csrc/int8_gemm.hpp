@@ -18,4 +18,10 @@ void int8_gemm_reference(const std::int8_t *a, std::size_t m, const std::int8_t 
 Path int8_gemm(const std::int8_t *a, std::size_t m, const std::int8_t *b, std::size_t n,
                std::size_t k, std::int32_t *c, Path path = Path::Auto);
 
+// uint8 A (unsigned activations, e.g. post-ReLU quantized to [0, 255]) times int8 B.
+void u8s8_gemm_reference(const std::uint8_t *a, std::size_t m, const std::int8_t *b,
+                         std::size_t n, std::size_t k, std::int32_t *c);
+Path u8s8_gemm(const std::uint8_t *a, std::size_t m, const std::int8_t *b, std::size_t n,
+               std::size_t k, std::int32_t *c, Path path = Path::Auto);
+
 }  // namespace hwnn

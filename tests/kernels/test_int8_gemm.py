@@ -16,18 +16,22 @@ def _expected(a, b):
 @native
 @pytest.mark.parametrize("k", AWKWARD_K)
 @pytest.mark.parametrize("path", paths("int8") or ["auto"])
-@pytest.mark.parametrize("low", [-128, 0])  # signed activations, and the post-ReLU fast path
-def test_every_path_is_exact_on_awkward_grid(k, path, low):
-    rng = np.random.default_rng(k - low)
+@pytest.mark.parametrize(
+    "low, high, dtype",  # signed, the post-ReLU fast path, and unsigned [0, 255] activations
+    [(-128, 128, np.int8), (0, 128, np.int8), (0, 256, np.uint8)],
+)
+def test_every_path_is_exact_on_awkward_grid(k, path, low, high, dtype):
+    rng = np.random.default_rng(k - low + high)
     for m in SIZES:
         for n in SIZES:
-            a = rng.integers(low, 128, size=(m, k), dtype=np.int8)
+            a = rng.integers(low, high, size=(m, k), dtype=dtype)
             b = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
             got = int8_matmul(a, b, path=path)
             assert got.dtype == np.int32 and got.shape == (m, n)
             np.testing.assert_array_equal(got, _expected(a, b), err_msg=f"{path} {m}x{n}x{k}")
             if path == "scalar":
-                np.testing.assert_array_equal(core.int8_gemm_reference(a, b), got)
+                ref = core.u8s8_gemm_reference if dtype == np.uint8 else core.int8_gemm_reference
+                np.testing.assert_array_equal(ref(a, b), got)
                 np.testing.assert_array_equal(int8_matmul_reference(a, b), got)
 
 
@@ -35,8 +39,15 @@ def test_every_path_is_exact_on_awkward_grid(k, path, low):
 @pytest.mark.parametrize("path", paths("int8") or ["auto"])
 def test_extremes_do_not_saturate(path):
     # -128 * -128 pairs overflow int16 in a naive VPMADDUBSW kernel.
-    for av, bv in [(-128, -128), (127, -128), (-128, 127), (127, 127)]:
-        a = np.full((3, 300), av, dtype=np.int8)
+    for av, bv, dt in [
+        (-128, -128, np.int8),
+        (127, -128, np.int8),
+        (-128, 127, np.int8),
+        (127, 127, np.int8),
+        (255, -128, np.uint8),
+        (255, 127, np.uint8),
+    ]:
+        a = np.full((3, 300), av, dtype=dt)
         b = np.full((5, 300), bv, dtype=np.int8)
         np.testing.assert_array_equal(int8_matmul(a, b, path=path), _expected(a, b))
 

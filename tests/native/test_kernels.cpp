@@ -92,6 +92,14 @@ static void test_int8_gemm() {
             int8_gemm(a.data(), m, b.data(), n, k, got.data(), p);
             expect_equal(got, want, "int8_gemm", path_name(p), m, n, k);
           }
+          std::vector<std::uint8_t> ua(m * k);  // unsigned activations over [0, 255]
+          for (auto &x : ua) x = static_cast<std::uint8_t>(any(rng) + 128);
+          u8s8_gemm_reference(ua.data(), m, b.data(), n, k, want.data());
+          for (Path p : PATHS) {
+            if (!path_supported(Family::Int8, p)) continue;
+            u8s8_gemm(ua.data(), m, b.data(), n, k, got.data(), p);
+            expect_equal(got, want, "u8s8_gemm", path_name(p), m, n, k);
+          }
         }
 }
 

@@ -1,6 +1,7 @@
 """int8 matrix multiply with exact int32 accumulation (integer-only inference).
 
-For a int8 [M, K] and b int8 [N, K], ``int8_matmul(a, b)[i, j] = sum_k a[i, k] b[j, k]``
+For a int8 or uint8 [M, K] (signed activations, or unsigned ones such as post-ReLU inputs
+quantized to [0, 255]) and b int8 [N, K], ``int8_matmul(a, b)[i, j] = sum_k a[i, k] b[j, k]``
 exactly in int32 (Jacob et al. 2018, "Quantization and Training of Neural Networks for
 Efficient Integer-Arithmetic-Only Inference"). The native kernel uses AVX-512 VNNI
 (VPDPBUSD, 64 multiply-adds per instruction) or AVX2 VPMADDUBSW/VPMADDWD; both are exact for
@@ -15,7 +16,8 @@ from hwnn.kernels import backend, checks
 
 
 def _operands(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a = checks.matrix(a, "a", np.int8)
+    unsigned = isinstance(a, np.ndarray) and a.dtype == np.uint8
+    a = checks.matrix(a, "a", np.uint8 if unsigned else np.int8)
     b = checks.matrix(b, "b", np.int8)
     if a.shape[1] != b.shape[1]:
         raise ValueError(
@@ -33,8 +35,9 @@ def int8_matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def int8_matmul(a: np.ndarray, b: np.ndarray, *, path: str = "auto") -> np.ndarray:
-    """a @ b.T for int8 a [M, K], b [N, K], as exact int32 [M, N]."""
+    """a @ b.T for int8 or uint8 a [M, K] and int8 b [N, K], as exact int32 [M, N]."""
     if not backend.use_native():
         return int8_matmul_reference(a, b)
     a, b = _operands(a, b)
-    return backend.native_module().int8_gemm(a, b, path)
+    core = backend.native_module()
+    return core.u8s8_gemm(a, b, path) if a.dtype == np.uint8 else core.int8_gemm(a, b, path)
