@@ -32,7 +32,7 @@ def sections():
 
 
 def test_rows_for_every_precision_and_device(sections):
-    hw, costs = sections
+    hw, costs, _ = sections
     assert hw.key == "hardware" and costs.key == "mac_costs"
     assert [(r.precision, r.device.split("-")[0]) for r in hw.data] == [
         (p, d.split("-")[0]) for p in WORKLOADS for d in DEVICES
@@ -49,7 +49,7 @@ def test_rows_for_every_precision_and_device(sections):
 
 
 def test_lower_precision_is_cheaper_on_the_custom_array(sections):
-    hw, _ = sections
+    hw, _, _ = sections
     asic = {r.precision: r for r in hw.data if r.kind == "asic"}
     assert asic["int8"].energy_per_inference_pj < asic["fp32"].energy_per_inference_pj / 3
     assert asic_for(WORKLOADS["int8"]).weight_format == INT8
@@ -57,13 +57,14 @@ def test_lower_precision_is_cheaper_on_the_custom_array(sections):
 
 
 def test_charts_are_inline_svg(sections):
-    hw, _ = sections
-    assert len(hw.charts) == 2
-    assert all(c.startswith("<svg") and c.rstrip().endswith("</svg>") for c in hw.charts)
+    hw, _, batching = sections
+    assert len(hw.charts) == 2 and len(batching.charts) == 1
+    charts = hw.charts + batching.charts
+    assert all(c.startswith("<svg") and c.rstrip().endswith("</svg>") for c in charts)
 
 
 def test_mac_costs_exact(sections):
-    _, costs = sections
+    _, costs, _ = sections
     by = {r.precision: r for r in costs.data}
     assert by["int8"].mac_energy_pj == pytest.approx(0.3)
     assert by["fp32"].mac_energy_pj == pytest.approx(4.6)
@@ -89,3 +90,10 @@ def test_another_energy_table_reprices_everything(tmp_path):
     b, h = base[0].data[0].energy_by_part_pj, half[0].data[0].energy_by_part_pj
     assert h["compute"] == pytest.approx(b["compute"] / 2)
     assert h["weight_buffer"] == pytest.approx(b["weight_buffer"])  # SRAM unchanged
+
+
+def test_batching_section_reproduces_the_decks_table(sections):
+    rows = sections[2].data
+    assert [(r.device, r.batch) for r in rows] == [
+        ("CPU", 1), ("GPU", 1), ("GPU", 2), ("GPU", 4), ("GPU", 8), ("GPU", 128)]
+    assert all(abs(r.error_pct) < 5 for r in rows)

@@ -139,19 +139,72 @@ def mac_costs(
     return out
 
 
+@dataclass(frozen=True)
+class BatchingRow:
+    """One row of the deck's speech table next to the batching model's prediction."""
+
+    device: str
+    batch: int
+    deck_ms: float
+    model_ms: float
+    error_pct: float
+
+
+def batching_rows() -> list[BatchingRow]:
+    """The deck's table (1 s of speech = 100 frames) on the fitted 2011 CPU and GPU."""
+    from hwnn.hw import cpu, gpu
+
+    rows = []
+    for dev, table in ((cpu.deck_cpu_2011(), gpu.DECK_CPU_MS),
+                       (gpu.deck_gpu_2011(), gpu.DECK_GPU_MS)):
+        for p in gpu.batching_table(dev, gpu.speech_dnn, gpu.SPEECH_FRAMES_PER_S, list(table)):
+            ms = p.total_latency_s * 1e3
+            rows.append(BatchingRow(dev.kind.upper(), p.batch, table[p.batch], ms,
+                                    100 * (ms / table[p.batch] - 1)))
+    return rows
+
+
+def batching_chart(rows: list[BatchingRow]) -> str:
+    from hwnn.hw import gpu
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    dev = gpu.deck_gpu_2011()
+    batches = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128]
+    model = gpu.batching_table(dev, gpu.speech_dnn, gpu.SPEECH_FRAMES_PER_S, batches)
+    ax.plot(batches, [p.total_latency_s * 1e3 for p in model], color="tab:blue",
+            label="GPU model: ceil(n/B) x max(t_w, B t_c)")
+    g = [r for r in rows if r.device == "GPU"]
+    ax.scatter([r.batch for r in g], [r.deck_ms for r in g], color="black", zorder=3,
+               label="deck (Vanhoucke 2011)")
+    for r in rows:
+        if r.device == "CPU":
+            ax.scatter([r.batch], [r.deck_ms], color="tab:red", marker="s", zorder=3,
+                       label="deck CPU, batch 1")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size (frames per call)")
+    ax.set_ylabel("ms to process 1 s of speech")
+    ax.set_title("Batching: weights fetched once per batch", fontsize=9)
+    ax.legend(fontsize=7)
+    return _svg(fig)
+
+
 def hardware_section(
     workloads: dict[str, Workload],
     devices: tuple[str, ...] | list[str] = DEFAULT_DEVICES,
     batch: int = 1,
     table: energy.EnergyTable | str | None = None,
 ) -> list[Section]:
-    """Sections "hardware" (rows + roofline and energy charts) and "mac_costs".
+    """Sections "hardware" (rows + roofline and energy charts), "mac_costs" and
+    "batching" (the deck's CPU/GPU speech table against the batching model).
 
     ``workloads`` maps a precision method's name to its Workload (lowered at ``batch``);
     ``table`` (an EnergyTable or a JSON path) replaces Horowitz's 45 nm table.
     """
     t = energy.table_or_default(table) if table is not None else None
     rows, runs = estimate_all(workloads, devices, batch, t)
+    batching = batching_rows()
     charts = []
     if rows:
         charts = [roofline_chart(runs), energy_chart(rows)]
@@ -170,7 +223,17 @@ def hardware_section(
             "mac_costs", "Cost of one MAC at each precision", mac_costs(workloads, t),
             "Energy and area of one multiply-accumulate of each precision's formats "
             "(Horowitz ISSCC 2014, 45 nm; binary = XNOR + popcount, log2 = shift + add, "
-            "codebook = lookup + multiply), and the compute energy floor of one inference.",
+            "codebook = lookup + multiply), the compute energy floor of one inference, and "
+            "the area of a 64 x 64 array of those MACs with its SRAMs.",
+        ),
+        Section(
+            "batching", "Batching on a GPU: the deck's speech table", batching,
+            "T(B) = ceil(n / B) x max(t_weights, B x t_compute): each batch fetches every "
+            "weight once from DRAM, so small batches are memory-bound and time falls as 1/B "
+            "until compute dominates. t_weights and t_compute are fitted to the deck's GPU "
+            "rows (Vanhoucke et al. 2011); the 2011 devices are that fit applied to the "
+            "speech network layer by layer.",
+            [batching_chart(batching)],
         ),
     ]
 
