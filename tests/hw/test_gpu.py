@@ -70,3 +70,9 @@ def test_energy_is_busy_power_times_time():
     parts = est.energy_by_part_pj()
     assert {"compute", "dram"} <= set(parts)
     assert math.isclose(sum(parts.values()), est.energy_pj)
+
+
+def test_tiny_layers_are_overhead_bound():
+    tiny = Workload("t", (Layer("t", m=1, k=64, n=10, weight_format=FP16, act_format=FP16),))
+    (e,) = gpu.h100().run(tiny)
+    assert e.bound == "overhead" and e.latency_s == pytest.approx(gpu.KERNEL_LAUNCH_S, rel=1e-3)

@@ -216,7 +216,7 @@ class RooflineDevice(Device):
             layer=layer.name, cycles=t * self.clock_hz, latency_s=t, macs=layer.macs,
             energy_pj=parts, traffic_bytes=traffic,
             utilization=t_compute / t if t > 0 else 0.0,
-            bound="compute" if t_compute >= max(t_dram, t_onchip) else "memory",
+            bound=_bound(t_compute, max(t_dram, t_onchip), self.layer_overhead_s),
             reason="" if have == wanted else f"{wanted} runs on {have} units",
         )
 
@@ -238,6 +238,13 @@ class RooflineDevice(Device):
             },
             "source": self.source,
         }
+
+
+def _bound(t_compute: float, t_memory: float, t_overhead: float) -> str:
+    """What limits the layer: "overhead" when fixed per-layer costs outweigh the work."""
+    if t_overhead > max(t_compute, t_memory):
+        return "overhead"
+    return "compute" if t_compute >= t_memory else "memory"
 
 
 def ceil_div(a: int, b: int) -> int:
