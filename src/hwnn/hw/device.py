@@ -25,7 +25,7 @@ class LayerEstimate:
     utilization: float = 0.0
     feasible: bool = True
     reason: str = ""
-    bound: str = ""  # "compute" or "memory" where the model knows
+    bound: str = ""  # "compute", "memory" or "overhead" (fixed per-layer cost) where known
 
     @property
     def total_energy_pj(self) -> float:
