@@ -166,4 +166,4 @@ def test_tiny_srams_are_rejected_with_a_reason():
     with pytest.raises(HwnnError, match="under 100 bytes"):
         from hwnn.hw.systolic_memory import ReadEstimator
 
-        ReadEstimator(50, 10, 0, "ifmap")
+        ReadEstimator(50, "ifmap")

@@ -37,22 +37,32 @@ SETS_ACTIVE = 50  # int(active_buf_frac * 100) with active_buf_frac = 0.5
 
 
 class ReadEstimator:
-    """The set-based prefetch estimator of one read SRAM (ifmap or filter)."""
+    """The set-based prefetch estimator of one read SRAM (ifmap or filter).
 
-    def __init__(self, size_bytes: int, space: int, base: int, name: str) -> None:
+    The addresses of the current epoch live in one sorted array (at most E of them), so
+    memory is bounded by the SRAM size, not by the layer.
+    """
+
+    def __init__(self, size_bytes: int, name: str) -> None:
         self.n = size_bytes // 100
         if self.n <= 0:
             raise ConfigError(
                 f"{name} SRAM of {size_bytes} bytes is under 100 bytes: SCALE-Sim's estimator "
                 "needs at least 1 word per set; use a larger SRAM")
         self.epoch_elems = SETS_ACTIVE * self.n
-        self.base = base
-        self.stamp = np.zeros(max(space, 1), dtype=np.int32)
-        self.epoch = 1
+        self.seen = np.empty(0, dtype=np.int64)  # sorted addresses of the current epoch
         self.count = 0
         self.epoch_end_rows: list[int] = []
         self.first_row: int | None = None
         self.last_row: int | None = None
+
+    def _fresh(self, x: np.ndarray) -> np.ndarray:
+        """Positions of x not seen in the current epoch."""
+        if self.seen.size == 0:
+            return np.arange(x.size)
+        i = np.searchsorted(self.seen, x)
+        hit = self.seen[np.minimum(i, self.seen.size - 1)] == x
+        return np.flatnonzero(~hit)
 
     def feed(self, rows: np.ndarray, addrs: np.ndarray) -> None:
         if rows.size == 0:
@@ -60,28 +70,26 @@ class ReadEstimator:
         if self.first_row is None:
             self.first_row = int(rows[0])
         self.last_row = int(rows[-1])
-        a = addrs - self.base
         E = self.epoch_elems
         span = max(2 * E, 4096)
-        pos, n = 0, a.size
+        pos, n = 0, addrs.size
         while pos < n:
             end = min(n, pos + span)
-            x = a[pos:end]
-            fresh = np.flatnonzero(self.stamp[x] != self.epoch)
+            x = addrs[pos:end]
+            fresh = self._fresh(x)
             if fresh.size == 0:
                 pos = end
                 continue
-            _, first = np.unique(x[fresh], return_index=True)
-            new = fresh[np.sort(first)]
+            vals, first = np.unique(x[fresh], return_index=True)
             need = E - self.count
-            if new.size < need:
-                self.stamp[x[new]] = self.epoch
-                self.count += new.size
+            if first.size < need:
+                self.seen = np.sort(np.concatenate([self.seen, vals]))
+                self.count += first.size
                 pos = end
             else:
-                cut = int(new[need - 1])
+                cut = int(fresh[np.sort(first)[need - 1]])
                 self.epoch_end_rows.append(int(rows[pos + cut]))
-                self.epoch += 1
+                self.seen = np.empty(0, dtype=np.int64)
                 self.count = 0
                 pos += cut + 1
 
@@ -243,14 +251,13 @@ class MemoryReport:
 
 def calc_memory(plan: FoldPlan, ops: Operands, sram_kb: tuple[int, int, int]) -> MemoryReport:
     """Runs the three CALC-mode buffers over every fold of one layer."""
-    g = ops.g
     wb = WriteBuffer(sram_kb[2] * 1024, plan.cols)
     for rows, _ in stream(plan, ops, "ofmap"):
         wb.feed(rows)
     last = wb.finish(plan.total_rows - 1)
     readers = {
-        "ifmap": ReadEstimator(sram_kb[0] * 1024, g.ifmap_elems, ops.if_off, "ifmap"),
-        "filter": ReadEstimator(sram_kb[1] * 1024, g.k * g.n, ops.f_off, "filter"),
+        "ifmap": ReadEstimator(sram_kb[0] * 1024, "ifmap"),
+        "filter": ReadEstimator(sram_kb[1] * 1024, "filter"),
     }
     for name, rd in readers.items():
         for rows, addrs in stream(plan, ops, name):
