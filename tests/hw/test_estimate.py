@@ -74,3 +74,18 @@ def test_bad_input_exits_2_with_a_message(app):
         hardware.estimate("mlp", "int3", "haswell", epochs=1)
     with pytest.raises(ConfigError, match="batch"):
         hardware.estimate("mlp", "fp32", "haswell", batch=0, epochs=1)
+
+
+def test_estimate_from_a_checkpoint(tmp_path):
+    from hwnn import checkpoint, models
+
+    spec = {"name": "mlp", "input_shape": [1, 8, 8], "classes": 10, "seed": 0,
+            "hidden": [32]}
+    net = models.build("mlp", (1, 8, 8), 10, hidden=(32,))
+    path = checkpoint.save(tmp_path / "m.pt", net, spec)
+    r = hardware.estimate(str(path), "int8", "zc706")
+    assert r.feasible and r.macs_per_inference == 64 * 32 + 32 * 10
+    big = models.build("mlp", (1, 28, 28), 10, hidden=(32,))
+    other = checkpoint.save(tmp_path / "b.pt", big, {**spec, "input_shape": [1, 28, 28]})
+    with pytest.raises(ConfigError, match="expects inputs"):
+        hardware.estimate(str(other), "int8", "zc706", data="digits")
