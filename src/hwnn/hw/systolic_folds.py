@@ -35,7 +35,7 @@ from hwnn.errors import ConfigError
 
 DATAFLOWS = ("os", "ws", "is")
 # Largest demand-matrix block materialised at once (elements); bounds memory per layer.
-CHUNK_ELEMS = 1 << 20
+CHUNK_ELEMS = 1 << 18
 
 
 @dataclass(frozen=True)
