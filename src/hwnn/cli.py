@@ -223,15 +223,10 @@ def info(
 
 
 def _calibrate() -> dict:
-    from hwnn.errors import HwnnError
+    from hwnn.hw.calibrate import calibrate
 
-    try:
-        calibrate_mod = importlib.import_module("hwnn.hw.calibrate")
-    except ImportError:
-        raise HwnnError(
-            "calibration is not available in this build (hwnn.hw.calibrate is missing)"
-        ) from None
-    return calibrate_mod.calibrate()
+    # saved, so the `local-cpu` device preset uses these numbers without measuring again
+    return calibrate(save=True)
 
 
 for _module in COMMAND_MODULES:

@@ -53,9 +53,10 @@ def test_estimate_quantized_on_the_tpu():
 
 def test_lenet_lowering_shapes():
     from hwnn import models
+    from hwnn.lower import lower
 
     net = models.build("lenet5", (1, 8, 8), 10)
-    w = hardware.lower_model(net, (1, 8, 8), batch=2)
+    w = lower(net, (1, 8, 8), batch=2)
     conv1 = w.layers[0]
     assert conv1.kind == "conv2d" and conv1.gemm_dims() == (2 * 8 * 8, 25, 6)
     assert [x.kind for x in w.layers] == ["conv2d", "conv2d", "gemm", "gemm", "gemm"]

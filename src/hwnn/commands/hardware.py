@@ -20,8 +20,7 @@ import typer
 
 from hwnn.commands.common import emit_json, err, guarded, out, progress, table
 from hwnn.errors import ConfigError
-from hwnn.formats import FP32, Format
-from hwnn.hw.workload import Layer, Workload
+from hwnn.hw.workload import Workload
 
 MODELS = ("mlp", "lenet5")
 
@@ -78,63 +77,10 @@ def list_devices() -> list[dict]:
 # ---- model -> workload ----------------------------------------------------------------
 
 
-def _formats(module) -> tuple[Format, Format]:
-    return getattr(module, "weight_format", FP32), getattr(module, "act_format", FP32)
-
-
-def lower_model(model, input_shape: tuple[int, ...], batch: int = 1, name: str = "") -> Workload:
-    """Linear -> gemm, Conv2d -> conv2d (groups == channels: depthwise), with the formats
-    quantized layers report; shapes come from one traced forward pass. Used when
-    ``hwnn.lower.workload_from_model`` is not available."""
-    import torch
-    from torch import nn
-
-    found: list[tuple[str, nn.Module, tuple[int, ...]]] = []
-    hooks = []
-    for mod_name, module in model.named_modules():
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            hooks.append(module.register_forward_hook(
-                lambda m, inp, _out, n=mod_name: found.append((n, m, tuple(inp[0].shape)))
-            ))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape)))
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
-    layers = []
-    for mod_name, m, shape in found:
-        wf, af = _formats(m)
-        if isinstance(m, nn.Linear):
-            layers.append(Layer(mod_name, "gemm", m=batch, k=m.in_features, n=m.out_features,
-                                weight_format=wf, act_format=af))
-            continue
-        kind = "depthwise" if m.groups == m.in_channels and m.groups > 1 else "conv2d"
-        if m.groups not in (1, m.in_channels):
-            raise ConfigError(f"layer {mod_name}: grouped convolution is not modelled")
-        layers.append(Layer(
-            mod_name, kind, in_h=shape[2], in_w=shape[3], in_c=m.in_channels,
-            out_c=m.out_channels, kernel_h=m.kernel_size[0], kernel_w=m.kernel_size[1],
-            stride_h=m.stride[0], stride_w=m.stride[1], pad_h=m.padding[0],
-            pad_w=m.padding[1], batch=batch, weight_format=wf, act_format=af,
-        ))
-    return Workload(name or type(model).__name__.lower(), tuple(layers))
-
-
 def _lower(model, input_shape, batch: int, name: str) -> tuple[Workload, str]:
-    """``hwnn.lower`` (``workload_from_model`` or ``lower``) when present, else ours."""
-    try:
-        import hwnn.lower as lowering
-    except ImportError:
-        lowering = None
-    for fn_name in ("workload_from_model", "lower"):
-        fn = getattr(lowering, fn_name, None)
-        if callable(fn):
-            return fn(model, input_shape, batch=batch, name=name), f"hwnn.lower.{fn_name}"
-    return lower_model(model, input_shape, batch, name), "hwnn.commands.hardware.lower_model"
+    from hwnn.lower import lower
+
+    return lower(model, input_shape, batch=batch, name=name), "hwnn.lower.lower"
 
 
 def _trained_model(model: str, data_name: str, data_dir, epochs: int, seed: int, show: bool):
