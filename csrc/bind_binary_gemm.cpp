@@ -19,8 +19,11 @@ static void check_operands(const CMatrix<std::uint64_t> &a, const CMatrix<std::u
                            std::size_t k, const char *who) {
   const std::size_t words = words_for(k);
   if (k == 0) throw std::invalid_argument(std::string(who) + ": k must be at least 1");
-  if (a.shape(1) != words || b.shape(1) != words)
-    throw std::invalid_argument(std::string(who) + ": both operands must be [rows, ceil(k / 64)] words");
+  // Rows may be longer than ceil(k / 64) words when they carry zero padding words (the
+  // deployment engine's channel-packed NHWC rows); k counts the true bits only.
+  if (a.shape(1) != b.shape(1) || a.shape(1) < words)
+    throw std::invalid_argument(std::string(who) +
+                                ": both operands must be [rows, W] words with W >= ceil(k / 64)");
 }
 
 static nb::ndarray<nb::numpy, std::int32_t> gemm(CMatrix<std::uint64_t> a,
@@ -31,7 +34,7 @@ static nb::ndarray<nb::numpy, std::int32_t> gemm(CMatrix<std::uint64_t> a,
   const std::size_t m = a.shape(0), n = b.shape(0);
   auto c = new_array<std::int32_t>({m, n});
   nb::gil_scoped_release release;
-  binary_gemm(a.data(), m, b.data(), n, k, c.data(), p);
+  binary_gemm_words(a.data(), m, b.data(), n, a.shape(1), k, c.data(), p);
   return c;
 }
 
@@ -42,6 +45,8 @@ static nb::ndarray<nb::numpy, std::int32_t> gemm_reference(CMatrix<std::uint64_t
   const std::size_t m = a.shape(0), n = b.shape(0);
   auto c = new_array<std::int32_t>({m, n});
   nb::gil_scoped_release release;
+  if (a.shape(1) != words_for(k))
+    throw std::invalid_argument("binary_gemm_reference: rows must be ceil(k / 64) words");
   binary_gemm_reference(a.data(), m, b.data(), n, k, c.data());
   return c;
 }
