@@ -57,8 +57,9 @@ void gemm_loop_order(const float *a, const float *b, float *c, size_t m, size_t 
 // ---------------------------------------------------------------- rung 3: cache blocking
 
 // Tile sizes for rungs 3 and 4: a KB x NB tile of B (256 KiB) stays in L2 while MB rows of
-// C use it, and one NB-wide row of C (2 KiB) stays in L1 across the KB updates it receives.
-constexpr size_t kBlockM = 64, kBlockK = 128, kBlockN = 512;
+// C use it, and one NB-wide row of C (4 KiB) stays in L1 across the KB updates it receives.
+// NB is long so that the inner loop's start-up cost is spread over many iterations.
+constexpr size_t kBlockM = 64, kBlockK = 64, kBlockN = 1024;
 
 // i-k-j inside tiles: each B tile is loaded from memory once per MB rows instead of once per
 // row, so the inner loop reads from cache rather than from DRAM/L3.
@@ -182,7 +183,7 @@ using MicroKernel = void (*)(size_t kc, const float *a, const float *b, float *c
 
 struct KernelShape {
   size_t mr, nr;     // register tile
-  size_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x nr in L1
+  size_t mc, kc;     // cache blocks: A block mc x kc in L2, B panel kc x nr in L1
   MicroKernel kernel;
 };
 
@@ -240,8 +241,8 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512_12x32(size_t kc, const
   }
 }
 
-const KernelShape kAvx2{6, 16, 144, 256, 4096, kernel_avx2_6x16};
-const KernelShape kAvx512{12, 32, 144, 256, 4096, kernel_avx512_12x32};
+const KernelShape kAvx2{6, 16, 144, 256, kernel_avx2_6x16};
+const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32};
 
 // Packing copies a block into the order the micro-kernel reads it (one contiguous stream per
 // panel), zero-padded to whole panels so the kernel never needs an edge case inside its loop.
@@ -259,7 +260,7 @@ void pack_b_panel(const float *b, size_t ldb, size_t cols, size_t kc, size_t nr,
   }
 }
 
-// One mc x nc block of C from packed A (mc x kc) and packed B (kc x nc): the B panel stays in
+// One mc x nc block of C from packed A (mc x kc) and packed B (kc x nc): each B panel stays in
 // L1 while the kernel sweeps the A panels; ragged tiles go through a scratch tile.
 void macro_kernel(const KernelShape &s, const float *ap, const float *bp, float *c, size_t ldc,
                   size_t mc, size_t nc, size_t kc) {
@@ -293,8 +294,11 @@ int thread_id() {
 #endif
 }
 
-// The BLIS loop nest: column blocks of B (nc), then K blocks (kc, B packed once per block),
-// then row blocks of A (mc, packed per block); threads share the packed B and take row blocks.
+// The Goto/BLIS loop nest. B is packed as K blocks of kc rows, each as NR-column panels, and
+// A one mc x kc block at a time. One thread: K blocks outside, so each freshly packed block of
+// B stays in L2 for every row block. Several threads: all of B is packed first, then threads
+// claim whole row blocks of C, so they synchronise twice per product instead of twice per K
+// block — which matters when they share a busy machine.
 void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c, size_t m,
                  size_t n, size_t k, int threads) {
   zero(c, m * n);
@@ -302,33 +306,44 @@ void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c,
   threads = std::max(threads, 1);
   // Small m: shrink the row block so every thread gets one.
   const size_t mc = std::min(s.mc, round_up((m + threads - 1) / threads, s.mr));
-  const size_t nc_max = std::min(s.nc, round_up(n, s.nr));
-  AlignedFloats bpack(nc_max * s.kc);
-  std::vector<std::unique_ptr<AlignedFloats>> apacks;
-  for (int t = 0; t < threads; ++t) apacks.push_back(std::make_unique<AlignedFloats>(mc * s.kc));
+  const size_t np = round_up(n, s.nr);
   const long row_blocks = static_cast<long>((m + mc - 1) / mc);
+  const long k_blocks = static_cast<long>((k + s.kc - 1) / s.kc);
+  const long panels = static_cast<long>(np / s.nr);
   const int team = static_cast<int>(std::min<long>(threads, row_blocks));  // no idle threads
-  for (size_t jc = 0; jc < n; jc += s.nc) {
-    const size_t nc = std::min(s.nc, n - jc);
-    const long panels = static_cast<long>((nc + s.nr - 1) / s.nr);
-    for (size_t pc = 0; pc < k; pc += s.kc) {
-      const size_t kc = std::min(s.kc, k - pc);
-#pragma omp parallel for num_threads(team) if (team > 1) schedule(static)
-      for (long q = 0; q < panels; ++q) {
-        const size_t j = static_cast<size_t>(q) * s.nr;
-        pack_b_panel(b + pc * n + jc + j, n, std::min(s.nr, nc - j), kc, s.nr,
-                     bpack.data + j * kc);
-      }
-      // Dynamic: on a shared machine one thread may be descheduled; the other takes its blocks.
-#pragma omp parallel for num_threads(team) if (team > 1) schedule(dynamic, 1)
-      for (long blk = 0; blk < row_blocks; ++blk) {
-        const size_t ic = static_cast<size_t>(blk) * mc, rows = std::min(mc, m - ic);
-        float *ap = apacks[thread_id()]->data;
-        pack_a(a + ic * k + pc, k, rows, kc, s.mr, ap);
-        macro_kernel(s, ap, bpack.data, c + ic * n + jc, n, rows, nc, kc);
-      }
+  // One thread reuses a single K block's buffer; a team needs all of B packed at once.
+  AlignedFloats bpack(np * (team > 1 ? k : std::min(k, s.kc)));
+  auto b_block = [&](size_t pc) { return bpack.data + (team > 1 ? pc * np : 0); };
+  std::vector<std::unique_ptr<AlignedFloats>> apacks;
+  for (int t = 0; t < team; ++t) apacks.push_back(std::make_unique<AlignedFloats>(mc * s.kc));
+
+  // Panel q of K block kb: kc x NR floats at b_block(pc) + j * kc, where pc = kb KC, j = q NR.
+  auto pack_b = [&](long kb, long q) {
+    const size_t pc = static_cast<size_t>(kb) * s.kc, j = static_cast<size_t>(q) * s.nr;
+    const size_t kc = std::min(s.kc, k - pc);
+    pack_b_panel(b + pc * n + j, n, std::min(s.nr, n - j), kc, s.nr, b_block(pc) + j * kc);
+  };
+  // C[ic : ic + mc, :] += A[ic : ic + mc, pc : pc + kc] B[pc : pc + kc, :].
+  auto row_block = [&](long blk, long kb, float *ap) {
+    const size_t ic = static_cast<size_t>(blk) * mc, rows = std::min(mc, m - ic);
+    const size_t pc = static_cast<size_t>(kb) * s.kc, kc = std::min(s.kc, k - pc);
+    pack_a(a + ic * k + pc, k, rows, kc, s.mr, ap);
+    macro_kernel(s, ap, b_block(pc), c + ic * n, n, rows, n, kc);
+  };
+  if (team == 1) {
+    for (long kb = 0; kb < k_blocks; ++kb) {
+      for (long q = 0; q < panels; ++q) pack_b(kb, q);
+      for (long blk = 0; blk < row_blocks; ++blk) row_block(blk, kb, apacks[0]->data);
     }
+    return;
   }
+#pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+  for (long kb = 0; kb < k_blocks; ++kb)
+    for (long q = 0; q < panels; ++q) pack_b(kb, q);
+  // Dynamic: on a shared machine one thread may be descheduled; the other takes its blocks.
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+  for (long blk = 0; blk < row_blocks; ++blk)
+    for (long kb = 0; kb < k_blocks; ++kb) row_block(blk, kb, apacks[thread_id()]->data);
 }
 
 const KernelShape &shape_for(const char *isa) {

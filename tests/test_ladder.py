@@ -66,8 +66,8 @@ def test_every_rung_equals_naive(m, n, k):
 
 
 def test_rungs_cross_cache_blocks():
-    # Past the rungs' cache blocks in every dimension (blocked: 64 x 128 x 512; packed: kc 256).
-    m, n, k = 140, 530, 270
+    # Past the rungs' cache blocks in every dimension (blocked: 64 x 64 x 1024; packed: kc 256).
+    m, n, k = 140, 1100, 270
     a, b = _operands(m, n, k, seed=7)
     ref = a.astype(np.float64) @ b
     for rung in ladder.available_rungs():
