@@ -194,3 +194,11 @@ def test_model_bytes_counts_formats_scales_and_biases():
     assert model_bytes(q) == 640 // 8 + 4 * 10 + 4 * 10
     q = quantize(model, "twn", epochs=0, first_last_fp32=False)
     assert model_bytes(q) == 640 * 2 // 8 + 4 + 4 * 10  # one alpha for both signs
+
+
+def test_every_method_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "precision.md").read_text()
+    for name in names():
+        assert f"`{name}`" in doc, f"{name} missing from docs/precision.md"

@@ -7,6 +7,9 @@
     deterministic: w_b = sign(w)
     stochastic:    w_b = +1 with probability p = hard_sigmoid(w) = clip((w + 1) / 2, 0, 1),
                    else -1 (training only; inference uses the deterministic sign)
+                   The paper evaluates its stochastic networks with the real-valued weights
+                   (its sec. 2.6, method 2); hwnn deploys binary weights, so inference here
+                   is sign(w), with batch-norm statistics re-estimated for it.
     backward:      dL/dw = dL/dw_b (straight-through), then w <- clip(w, -1, 1) after each step
 
 **BWN**, binary-weight networks (Rastegari et al., "XNOR-Net", ECCV 2016, sec. 3.1):

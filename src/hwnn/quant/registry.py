@@ -130,7 +130,7 @@ _METHODS = [
         False, binary.BinaryConnectWeight, binary.binary_connect,
         "Courbariaux, Bengio & David, NeurIPS 2015",
         _plain(binary.BinaryConnectWeight, True), _fp32_act,
-        finetune_epochs=15, lr=1e-2, clip=1.0, batch_norm="all", deck_loss_pct=19.2,
+        finetune_epochs=15, lr=3e-2, clip=1.0, batch_norm="all", deck_loss_pct=19.2,
     ),
     Method(
         "bwn", "Binary Weight Net (BWN)", "Reduce Weight", 1, 1, 32, True,

@@ -16,7 +16,8 @@ Steps, on a deep copy (the input model is never changed):
    A 2-layer model keeps none fp32 by default (every layer is first or last there).
 5. Calibration: range-based activation quantizers observe up to ``calibration`` training
    samples, then freeze their ranges.
-6. Fine-tuning (``hwnn.train.fit``) for the method's epochs, with shadow weights clipped
+6. Fine-tuning (``hwnn.train.fit``, Adam, the last third of the epochs at a tenth of the
+   learning rate) for the method's epochs, with shadow weights clipped
    after each step where the paper does (BinaryConnect, BNN). Stochastic BinaryConnect
    then re-estimates batch-norm statistics with its deterministic inference weights.
 """
@@ -82,8 +83,7 @@ def quantize(
     _calibrate(q, m, calib)
     if epochs > 0:
         _need(data, m, "fine-tuning")
-        config = TrainConfig(epochs=epochs, lr=lr or m.lr, batch_size=batch_size, seed=seed)
-        fit(q, data, config, progress=progress, step_hook=_clipper(m))
+        _finetune(q, m, data, epochs, lr or m.lr, batch_size, seed, progress)
         if _stochastic(q):
             _reestimate_batch_norm(q, data, batch_size=256)
     q.eval()
@@ -215,6 +215,21 @@ def _calibrate(model: nn.Module, m: Method, calib: torch.Tensor | None) -> None:
     for a in observers:
         a.calibrating = False
         a.finish_calibration()
+
+
+def _finetune(q, m: Method, data, epochs, lr, batch_size, seed, progress) -> None:
+    """Adam at ``lr``, then the last third of the epochs at lr/10 (a step decay, as the
+    binary papers anneal their learning rates); each phase reshuffles with its own seed."""
+    late = epochs // 3
+    phases = [(epochs - late, lr), (late, lr / 10)]
+    done = 0
+    for i, (n, rate) in enumerate(p for p in phases if p[0] > 0):
+        config = TrainConfig(epochs=n, lr=rate, batch_size=batch_size, seed=seed + i)
+        report = None
+        if progress is not None:
+            report = lambda e, _n, loss, d=done: progress(d + e, epochs, loss)  # noqa: E731
+        fit(q, data, config, progress=report, step_hook=_clipper(m))
+        done += n
 
 
 def _stochastic(model: nn.Module) -> bool:
