@@ -75,6 +75,21 @@ def test_quantize_command_json(app):
     )
 
 
+def test_quantize_command_first_last_option(app):
+    args = ["quantize", "--method", "twn", "--epochs", "1", "--finetune-epochs", "1",
+            "--hidden", "16", "--json"]
+    keep = json.loads(CliRunner().invoke(app, [*args, "--first-last-fp32"]).stdout)
+    assert keep["first_last_fp32"] and keep["precision"] == "32"  # a 2-layer MLP: all fp32
+    default = json.loads(CliRunner().invoke(app, args).stdout)
+    assert not default["first_last_fp32"] and default["precision"] == "2"
+
+
+def test_section_epochs_cap(fp32):
+    data, cfg, model, acc = fp32
+    sections = precision_section(data, "mlp", cfg, model, acc, names=["bnn"], epochs=0)
+    assert sections[0].data[0].method == "bnn"
+
+
 def test_quantize_command_from_checkpoint_and_table(app, tmp_path, fp32):
     data, cfg, model, acc = fp32
     spec = {"name": "mlp", "input_shape": list(data.input_shape), "classes": 10, "seed": 0,

@@ -88,6 +88,7 @@ def run_methods(
     train_config: TrainConfig | None = None,
     names: list[str] | None = None,
     progress: StudyProgress | None = None,
+    max_epochs: int | None = None,
     **options,
 ) -> tuple[list[PrecisionResult], dict[str, nn.Module]]:
     """Every method (or ``names``) applied to ``fp32_model``; results and models."""
@@ -99,6 +100,8 @@ def run_methods(
             progress("precision table", i, len(chosen))
         options.setdefault("batch_size", config.batch_size)
         options.setdefault("seed", config.seed)
+        if max_epochs is not None:
+            options["epochs"] = min(m.finetune_epochs, max_epochs)
         result, model = measure(fp32_model, m, data, fp32_accuracy, **options)
         results.append(result)
         models[m.name] = model
@@ -116,11 +119,16 @@ def precision_section(
     progress: StudyProgress | None = None,
     models_out: dict[str, nn.Module] | None = None,
     names: list[str] | None = None,
+    epochs: int | None = None,
 ) -> list[Section]:
-    """The ``precision`` and ``precision_layers`` sections for the study report."""
+    """The ``precision`` and ``precision_layers`` sections for the study report.
+
+    ``names`` picks methods (default: all); ``epochs`` caps every method's fine-tuning
+    epochs (default: each paper's recipe), e.g. to keep LeNet-5 on MNIST short.
+    """
     start = time.perf_counter()
     results, models = run_methods(
-        data, fp32_model, fp32_accuracy, train_config, names, progress
+        data, fp32_model, fp32_accuracy, train_config, names, progress, max_epochs=epochs
     )
     if models_out is not None:
         models_out.update(models)
