@@ -253,3 +253,19 @@ def test_codebook_centroid_gradient_is_sum_of_member_gradients():
     assert torch.allclose(cb.centroids.grad, expected, atol=1e-6)
     qw = cb.export(w)
     assert torch.equal(qw.codebook[qw.codes], qw.values)
+
+
+def test_binary_connect_gradients_are_straight_through_both_forms():
+    for stochastic in (False, True):
+        w = torch.tensor([-3.0, -0.2, 0.4, 2.0], requires_grad=True)
+        (binary.binary_connect(w, stochastic) * 5).sum().backward()
+        assert w.grad.tolist() == [5.0] * 4  # no cancellation: clipping bounds w instead
+
+
+def test_bnn_activation_sign_cancels_outside_unit_interval():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], requires_grad=True)
+    act = binary.SignAct()
+    q = act(x)
+    assert q.tolist() == [-1.0, -1.0, 1.0, 1.0, 1.0]
+    q.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
