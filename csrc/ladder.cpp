@@ -181,10 +181,15 @@ struct AlignedFloats {
 // one packed B panel (kc steps of NR values) into C (row stride ldc).
 using MicroKernel = void (*)(size_t kc, const float *a, const float *b, float *c, size_t ldc);
 
+// Fewer rows of A than the micro-kernel has: C = A B straight from unpacked B (see below).
+using RowsKernel = void (*)(const float *a, const float *b, float *c, size_t m, size_t n,
+                            size_t k);
+
 struct KernelShape {
   size_t mr, nr;     // register tile
   size_t mc, kc;     // cache blocks: A block mc x kc in L2, B panel kc x nr in L1
   MicroKernel kernel;
+  RowsKernel few_rows;
 };
 
 // AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 B vectors and 1 broadcast (15 of 16
@@ -241,8 +246,65 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512_12x32(size_t kc, const
   }
 }
 
-const KernelShape kAvx2{6, 16, 144, 256, kernel_avx2_6x16};
-const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32};
+// A batch of one (or a few) inputs: each element of B is used by fewer rows than the
+// micro-kernel's MR, so packing B would cost as much as the product and the kernel would
+// spend most of its FMAs on padding rows. Instead each row of C is built in registers, 4
+// vectors (32 or 64 columns) at a time, from B read once per row in place (a GEMV per row).
+__attribute__((target("avx2,fma"))) void few_rows_avx2(const float *a, const float *b, float *c,
+                                                       size_t m, size_t n, size_t k) {
+  const size_t full = n / 32 * 32;
+  for (size_t i = 0; i < m; ++i) {
+    const float *ai = a + i * k;
+    float *ci = c + i * n;
+    for (size_t j = 0; j < full; j += 32) {
+      __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+      for (size_t p = 0; p < k; ++p) {
+        const __m256 ap = _mm256_broadcast_ss(ai + p);
+        const float *bp = b + p * n + j;
+        c0 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp), c0);
+        c1 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 8), c1);
+        c2 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 16), c2);
+        c3 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 24), c3);
+      }
+      _mm256_storeu_ps(ci + j, c0);
+      _mm256_storeu_ps(ci + j + 8, c1);
+      _mm256_storeu_ps(ci + j + 16, c2);
+      _mm256_storeu_ps(ci + j + 24, c3);
+    }
+    for (size_t p = 0; p < k && full < n; ++p)  // the last n % 32 columns
+      for (size_t j = full; j < n; ++j) ci[j] += ai[p] * b[p * n + j];
+  }
+}
+
+__attribute__((target("avx512f,fma"))) void few_rows_avx512(const float *a, const float *b,
+                                                            float *c, size_t m, size_t n,
+                                                            size_t k) {
+  const size_t full = n / 64 * 64;
+  for (size_t i = 0; i < m; ++i) {
+    const float *ai = a + i * k;
+    float *ci = c + i * n;
+    for (size_t j = 0; j < full; j += 64) {
+      __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+      for (size_t p = 0; p < k; ++p) {
+        const __m512 ap = _mm512_set1_ps(ai[p]);
+        const float *bp = b + p * n + j;
+        c0 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp), c0);
+        c1 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp + 16), c1);
+        c2 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp + 32), c2);
+        c3 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp + 48), c3);
+      }
+      _mm512_storeu_ps(ci + j, c0);
+      _mm512_storeu_ps(ci + j + 16, c1);
+      _mm512_storeu_ps(ci + j + 32, c2);
+      _mm512_storeu_ps(ci + j + 48, c3);
+    }
+    for (size_t p = 0; p < k && full < n; ++p)  // the last n % 64 columns
+      for (size_t j = full; j < n; ++j) ci[j] += ai[p] * b[p * n + j];
+  }
+}
+
+const KernelShape kAvx2{6, 16, 144, 256, kernel_avx2_6x16, few_rows_avx2};
+const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32, few_rows_avx512};
 
 // Packing copies a block into the order the micro-kernel reads it (one contiguous stream per
 // panel), zero-padded to whole panels so the kernel never needs an edge case inside its loop.
@@ -303,6 +365,10 @@ void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c,
                  size_t n, size_t k, int threads) {
   zero(c, m * n);
   if (m == 0 || n == 0 || k == 0) return;
+  if (m < s.mr) {
+    s.few_rows(a, b, c, m, n, k);
+    return;
+  }
   threads = std::max(threads, 1);
   // Small m: shrink the row block so every thread gets one.
   const size_t mc = std::min(s.mc, round_up((m + threads - 1) / threads, s.mr));

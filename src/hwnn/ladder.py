@@ -130,6 +130,9 @@ def best_simd() -> str:
 
 
 def _as_operand(x: object, name: str) -> np.ndarray:
+    if (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 2 and x.size
+            and x.flags.c_contiguous):
+        return x  # the common case, checked cheaply: batch-1 calls take microseconds
     arr = np.asarray(x)
     if arr.ndim != 2 or 0 in arr.shape:
         raise ConfigError(f"{name} must be a non-empty 2-D matrix, got shape {arr.shape}")
