@@ -19,7 +19,8 @@ threads  the widest SIMD rung with its row blocks spread over OpenMP threads
 ======== ============================================================================
 
 Every rung is timed in the same run as NumPy's OpenBLAS ``sgemm`` pinned to the same thread
-count, and against this core's peak measured with an FMA-only loop. GFLOP/s count 2 flops
+count, interleaved round by round so that load from other processes hits all of them alike,
+and against this core's peak measured with an FMA-only loop. GFLOP/s count 2 flops
 per multiply-add (DESIGN.md). The naive rung (and, at large sizes, the other scalar rungs) is
 timed on a sub-block of the rows of C: every row of C costs the same in these loop nests,
 so the rate of a row block is the rate of the whole product; ``measured_m`` and ``note`` say
@@ -35,8 +36,9 @@ import io
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -191,23 +193,53 @@ def binary_matmul_fig5(a: Packed, w: Packed, threads: int = 1) -> np.ndarray:
 # ---------------------------------------------------------------- timing
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int, min_sample_s: float = 0.005) -> float:
-    """Median seconds per call over ``repeats`` samples, after one warm-up call.
+@dataclass
+class _Job:
+    """One thing to time: ``fn`` computes ``flops`` (on ``rows`` rows of C); ``blas`` pins
+    NumPy's BLAS to that many threads around each sample (outside the timed region)."""
 
-    Calls shorter than ``min_sample_s`` are repeated inside a sample so that timer resolution
-    and call overhead do not dominate small shapes.
+    rung: str
+    threads: int
+    rows: int
+    flops: float
+    fn: Callable[[], object]
+    blas: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / self.seconds / 1e9
+
+
+def _time_interleaved(jobs: Sequence[_Job], repeats: int, min_sample_s: float = 0.005) -> None:
+    """Sets each job's ``seconds``: the median over ``repeats`` rounds, where every round times
+    every job once. Interleaving spreads each job's samples over the whole measurement, so
+    load from other processes hits all rungs alike and their ratios stay fair.
+
+    One untimed warm-up call per job first (page faults, thread pools); calls shorter than
+    ``min_sample_s`` are repeated inside a sample so timer resolution does not dominate.
     """
-    t0 = time.perf_counter()
-    fn()  # warm-up: page faults, first-touch, thread pool start
-    once = time.perf_counter() - t0
-    inner = max(1, int(min_sample_s / max(once, 1e-7)))
-    samples = []
+    inner = []
+    for job in jobs:
+        with _blas(job.blas):
+            t0 = time.perf_counter()
+            job.fn()
+            once = time.perf_counter() - t0
+        inner.append(max(1, int(min_sample_s / max(once, 1e-7))))
+    samples: list[list[float]] = [[] for _ in jobs]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    return statistics.median(samples)
+        for job, n, out in zip(jobs, inner, samples, strict=True):
+            with _blas(job.blas):
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    job.fn()
+                out.append((time.perf_counter() - t0) / n)
+    for job, out in zip(jobs, samples, strict=True):
+        job.seconds = statistics.median(out)
+
+
+def _blas(threads: int | None):
+    return nullcontext() if threads is None else blas_threads(threads)
 
 
 @contextmanager
@@ -270,65 +302,56 @@ def _rows_to_time(rung: str, s: GemmShape) -> int:
 # ---------------------------------------------------------------- the ladder
 
 
-@dataclass
-class _Timed:
-    rung: str
-    threads: int
-    seconds: float
-    rows: int
-    flops: float
-
-    @property
-    def gflops(self) -> float:
-        return self.flops / self.seconds / 1e9
-
-
-def _time_float_rungs(
-    s: GemmShape, rungs: Sequence[str], threads: Sequence[int], repeats: int
-) -> list[_Timed]:
+def _float_jobs(
+    s: GemmShape, rungs: Sequence[str], threads: Sequence[int]
+) -> list[_Job]:
     a, b = _random((s.m, s.k), 1), _random((s.k, s.n), 2)
-    out = []
+    jobs = []
     for rung in rungs:
         for t in threads if rung == "threads" else (1,):
             if rung == "threads" and t == 1:
                 continue  # one thread is the SIMD rung itself
             rows = _rows_to_time(rung, s)
-            sub = a[:rows]
-            sec = _median_seconds(lambda r=rung, x=sub, t=t: gemm(x, b, r, t), repeats)
-            out.append(_Timed(rung, t, sec, rows, 2.0 * rows * s.n * s.k))
+            fn = partial(gemm, a[:rows], b, rung, t)
+            jobs.append(_Job(rung, t, rows, 2.0 * rows * s.n * s.k, fn))
     for t in threads:
-        with blas_threads(t):
-            sec = _median_seconds(lambda: np.matmul(a, b), repeats)
-        out.append(_Timed("openblas", t, sec, s.m, 2.0 * s.m * s.n * s.k))
-    return out
+        jobs.append(_Job("openblas", t, s.m, 2.0 * s.m * s.n * s.k, partial(np.matmul, a, b), t))
+    return jobs
 
 
-def _time_binary(s: GemmShape, repeats: int) -> list[_Timed]:
-    """The deck's Fig. 5 kernel (and hwnn's optimized binary GEMM when it is built) on the
-    same m, n, k, with k counted in bits."""
+def _binary_jobs(s: GemmShape) -> list[_Job]:
+    """The deck's Fig. 5 kernel (and hwnn's optimized binary GEMM when it is built, on one
+    thread like Fig. 5) on the same m, n, k, with k counted in bits."""
     from hwnn.kernels import pack_signs
 
     a, w = pack_signs(_random((s.m, s.k), 3)), pack_signs(_random((s.n, s.k), 4))
     flops = 2.0 * s.m * s.n * s.k
-    out = [_Timed("binary_fig5", 1, _median_seconds(lambda: binary_matmul_fig5(a, w), repeats),
-                  s.m, flops)]
+    jobs = [_Job("binary_fig5", 1, s.m, flops, partial(binary_matmul_fig5, a, w))]
     try:  # hwnn.kernels' optimized binary GEMM, when this build has it
         from hwnn.kernels.binary_gemm import binary_matmul
+    except ImportError:
+        return jobs
+    return [*jobs, _Job("binary_optimized", 1, s.m, flops, partial(binary_matmul, a, w))]
+
+
+@contextmanager
+def _one_kernel_thread() -> Iterator[None]:
+    """hwnn.kernels' thread count pinned to 1 for the binary rows, restored afterwards."""
+    try:
         from hwnn.kernels.threads import get_threads, set_threads
     except ImportError:
-        return out
+        yield
+        return
     before = get_threads()
-    set_threads(1)  # one thread, like the Fig. 5 row beside it
+    set_threads(1)
     try:
-        sec = _median_seconds(lambda: binary_matmul(a, w), repeats)
+        yield
     finally:
         set_threads(before)
-    out.append(_Timed("binary_optimized", 1, sec, s.m, flops))
-    return out
 
 
 def _rows_for_shape(
-    s: GemmShape, timed: list[_Timed], peak: float, label: str
+    s: GemmShape, timed: list[_Job], peak: float, label: str
 ) -> list[LadderRow]:
     naive = next((x.gflops for x in timed if x.rung == "naive"), None)
     blas = {x.threads: x.gflops for x in timed if x.rung == "openblas"}
@@ -409,10 +432,10 @@ def run_ladder(
     total = len(plan) + (1 if batches else 0)
     rows: list[LadderRow] = []
     for done, (s, with_binary) in enumerate(plan, 1):
-        timed = _time_float_rungs(s, rungs, threads, repeats)
-        if with_binary:
-            timed += _time_binary(s, repeats)
-        rows += _rows_for_shape(s, timed, peak, s.name)
+        jobs = _float_jobs(s, rungs, threads) + (_binary_jobs(s) if with_binary else [])
+        with _one_kernel_thread():
+            _time_interleaved(jobs, repeats)
+        rows += _rows_for_shape(s, jobs, peak, s.name)
         if progress:
             progress(done, total, s.name)
     if batches:
@@ -466,9 +489,10 @@ def run_batched(
     rows = []
     for batch in batches:
         x = _random((batch, MLP_LAYERS[0]), 5)
-        with blas_threads(1):
-            secs = {name: _median_seconds(lambda f=f, x=x: classify(x, weights, f), repeats)
-                    for name, f in engines.items()}
+        jobs = [_Job(name, 1, batch, 0.0, partial(classify, x, weights, f), 1)
+                for name, f in engines.items()]
+        _time_interleaved(jobs, repeats)
+        secs = {job.rung: job.seconds for job in jobs}
         flops = 2.0 * batch * macs
         g = {name: flops / sec / 1e9 for name, sec in secs.items()}
         for name in (top, "openblas"):
