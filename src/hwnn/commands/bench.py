@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from hwnn.commands import ladder
 from hwnn.commands.common import emit_json, guarded, out, progress, table
 from hwnn.errors import ConfigError
 from hwnn.results import Section, ThroughputPoint
@@ -263,9 +264,13 @@ def _parse_ints(text: str, option: str) -> tuple[int, ...]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("bench")
+    """Adds the ``bench`` group: ``hwnn bench [options]`` and ``hwnn bench ladder``."""
+    group = typer.Typer(help="Measured speed: deployed engines, and the CPU optimization ladder.")
+
+    @group.callback(invoke_without_command=True)
     @guarded
     def bench_command(
+        ctx: typer.Context,
         model: str = typer.Option("mlp", "--model", help="mlp or lenet5."),
         method: str = typer.Option(
             "bnn", "--method", help="The low-precision engine next to int8: bnn, xnor, bwn, ..."
@@ -285,6 +290,8 @@ def register(app: typer.Typer) -> None:
         json: bool = typer.Option(False, "--json", help="Print the machine-readable result."),
     ) -> None:
         """Predictions per second and latency against batch size: fp32 torch, int8 and binary."""
+        if ctx.invoked_subcommand is not None:
+            return
         with progress(enabled=not json) as bar:
             task = bar.add_task("bench", total=None)
 
@@ -300,6 +307,9 @@ def register(app: typer.Typer) -> None:
             emit_json(result)
             return
         _print(result)
+
+    ladder.register(group)
+    app.add_typer(group, name="bench")
 
 
 def _print(r: BenchResult) -> None:
