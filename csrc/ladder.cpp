@@ -309,9 +309,15 @@ const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32, few_rows_avx512
 // Packing copies a block into the order the micro-kernel reads it (one contiguous stream per
 // panel), zero-padded to whole panels so the kernel never needs an edge case inside its loop.
 void pack_a(const float *a, size_t lda, size_t rows, size_t kc, size_t mr, float *out) {
-  for (size_t r0 = 0; r0 < rows; r0 += mr)
-    for (size_t p = 0; p < kc; ++p)
-      for (size_t r = 0; r < mr; ++r) *out++ = r0 + r < rows ? a[(r0 + r) * lda + p] : 0.0f;
+  for (size_t r0 = 0; r0 < rows; r0 += mr, out += mr * kc) {
+    const size_t live = std::min(mr, rows - r0);
+    for (size_t r = 0; r < live; ++r) {  // read each row of A contiguously
+      const float *src = a + (r0 + r) * lda;
+      for (size_t p = 0; p < kc; ++p) out[p * mr + r] = src[p];
+    }
+    for (size_t r = live; r < mr; ++r)
+      for (size_t p = 0; p < kc; ++p) out[p * mr + r] = 0.0f;
+  }
 }
 
 void pack_b_panel(const float *b, size_t ldb, size_t cols, size_t kc, size_t nr,
