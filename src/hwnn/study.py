@@ -161,6 +161,54 @@ def step_hardware(ctx: StudyContext) -> list[Section]:
     return sections
 
 
+def step_tpu(ctx: StudyContext) -> list[Section]:
+    from hwnn.hw.presets_tpu import tpu_section
+
+    # The TPU's matrix unit multiplies 8-bit integers: put the int8 model on it when there is one.
+    workloads = ctx.extras.get("workloads") or _workloads(ctx)
+    return [tpu_section(workloads.get("int8", workloads["fp32"]))]
+
+
+# Engines the deployment step compiles and times beside fp32 torch.
+DEPLOY_METHODS = ("int8", "bnn", "xnor", "bwn", "twn")
+DEPLOY_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def step_deploy(ctx: StudyContext) -> list[Section]:
+    from hwnn.commands.bench import BenchResult, bench_models, bench_section, speedups
+    from hwnn.kernels import backend
+
+    quantized = ctx.extras.get("quantized", {})
+    chosen = {m: quantized[m] for m in DEPLOY_METHODS if m in quantized}
+    engines, points = bench_models(
+        ctx.model, chosen, ctx.data.x_test, ctx.data.y_test, DEPLOY_BATCHES, system.threads(),
+        min_time_s=0.1, progress=lambda what, i, n: ctx.progress("deployed engines", i, n),
+    )  # fmt: skip
+    core = backend.native_module()
+    result = BenchResult(
+        model=ctx.config.train.model,
+        data=ctx.data.name,
+        cpu=system.cpu_model(),
+        threads=system.threads(),
+        kernel_paths=dict(core.kernel_paths()) if core is not None else {},
+        engines=engines,
+        points=points,
+        speedup_at_batch_1=speedups(points, 1),
+    )
+    return [bench_section(result)]
+
+
+def step_ladder(ctx: StudyContext) -> list[Section]:
+    from hwnn.ladder import ladder_section, run_ladder
+
+    # Small sizes keep the study short; `hwnn bench ladder` runs the full ladder to 2048^3.
+    rows = run_ladder(
+        sizes=(256, 512), threads=(1,), repeats=3,
+        progress=lambda i, n, _what: ctx.progress("optimization ladder", i, n),
+    )  # fmt: skip
+    return [ladder_section(rows)]
+
+
 # (name, step, required): a required step's failure ends the study; others are recorded.
 STEPS: list[tuple[str, Callable[[StudyContext], list[Section]], bool]] = [
     ("system", step_system, False),
@@ -169,6 +217,9 @@ STEPS: list[tuple[str, Callable[[StudyContext], list[Section]], bool]] = [
     ("throughput", step_throughput, False),
     ("precision", step_precision, False),
     ("hardware", step_hardware, False),
+    ("tpu", step_tpu, False),
+    ("deploy", step_deploy, False),
+    ("ladder", step_ladder, False),
 ]
 
 
