@@ -261,11 +261,14 @@ def openblas_info() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "numpy BLAS (threadpoolctl not installed)"
-    for info in threadpool_info():
-        if info.get("user_api") == "blas":
-            arch = info.get("architecture") or "?"
-            return f"{info.get('internal_api')} {info.get('version')} ({arch})"
-    return "numpy BLAS (not found by threadpoolctl)"
+    np.ones((2, 2)) @ np.ones((2, 2))  # make sure NumPy's BLAS is loaded
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    # SciPy or torch may load a BLAS of their own; NumPy's lives beside numpy.
+    blas.sort(key=lambda i: "numpy" not in str(i.get("filepath", "")))
+    if not blas:
+        return "numpy BLAS (not found by threadpoolctl)"
+    info = blas[0]
+    return f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture') or '?'})"
 
 
 def measure_peak_gflops(isa: str | None = None, repeats: int = 5, seconds: float = 0.05) -> float:
@@ -500,9 +503,9 @@ def run_batched(
                 rung="batched_classification" if name == top else "batched_openblas",
                 m=batch, n=MLP_LAYERS[1], k=MLP_LAYERS[0], threads=1, gflops=g[name],
                 fraction_of_peak=g[name] / peak, speedup_over_naive=g[name] / g["naive"],
-                ratio_to_openblas=g[name] / g["openblas"], shape=f"mlp 784-128-10, batch {batch}",
+                ratio_to_openblas=g[name] / g["openblas"], shape=f"mlp batch {batch}",
                 seconds=secs[name], measured_m=batch, latency_per_sample_s=secs[name] / batch,
-                note=f"{name} GEMMs + bias + ReLU + argmax, per call of {batch} samples",
+                note=f"MLP 784-128-10 forward: {name} GEMMs + bias + ReLU + argmax per batch",
             ))
     return rows
 

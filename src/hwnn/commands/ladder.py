@@ -12,12 +12,9 @@ import typer
 
 from hwnn.commands.common import emit_json, err, guarded, out, progress, table
 from hwnn.errors import ConfigError
-from hwnn.ladder import LadderReport, ladder_report
+from hwnn.ladder import LadderReport, LadderRow, ladder_report
 
-COLUMNS = [
-    "rung", "shape", "m", "n", "k", "threads", "gflops", "fraction_of_peak",
-    "speedup_over_naive", "ratio_to_openblas", "latency_per_sample_s", "note",
-]
+COLUMNS = ["rung", "shape", "thr", "GFLOP/s", "of peak", "x naive", "/ OpenBLAS", "us/sample"]
 
 
 def parse_ints(text: str, option: str) -> tuple[int, ...]:
@@ -65,9 +62,32 @@ def ladder_command(
         f"{report.cpu_model}: {report.simd or 'no SIMD'} peak "
         f"{report.peak_gflops_per_core:.1f} GFLOP/s per core (FMA loop); {report.openblas}"
     )
-    rows = [{c: getattr(r, c) for c in COLUMNS} for r in report.rows]
+    notes: list[str] = []
+    rows = [_table_row(r, notes) for r in report.rows]
     out.print(table("Optimization ladder (GFLOP/s = 2 flops per multiply-add)", rows, COLUMNS))
+    for i, note in enumerate(notes, 1):
+        out.print(f"[{i}] {note}", highlight=False)
     return report
+
+
+def _table_row(r: LadderRow, notes: list[str]) -> dict:
+    """One row for the terminal: short columns; each distinct note becomes a footnote."""
+    shape = r.shape
+    if r.note:
+        if r.note not in notes:
+            notes.append(r.note)
+        shape += f" [{notes.index(r.note) + 1}]"
+    latency = r.latency_per_sample_s
+    return {
+        "rung": r.rung,
+        "shape": shape,
+        "thr": r.threads,
+        "GFLOP/s": f"{r.gflops:.2f}",
+        "of peak": "" if r.fraction_of_peak is None else f"{r.fraction_of_peak:.0%}",
+        "x naive": "" if r.speedup_over_naive is None else f"{r.speedup_over_naive:.1f}",
+        "/ OpenBLAS": "" if r.ratio_to_openblas is None else f"{r.ratio_to_openblas:.2f}",
+        "us/sample": "" if latency is None else f"{latency * 1e6:.1f}",
+    }
 
 
 def register(app: typer.Typer) -> None:
