@@ -40,6 +40,7 @@ def main() -> int:
     print(f"cpu: {cpu_model()}")
     print(f"simd: {ladder.best_simd() or 'none'}; FMA-loop peak {peak:.1f} GFLOP/s per core")
     print(f"blas: {ladder.openblas_info()}")
+    print(f"load average (1 min): {ladder.load_average()} on {os.cpu_count()} cores")
     threads = (1, args.threads) if args.threads > 1 else (1,)
     rows = ladder.run_ladder(
         sizes=(args.size,), shapes=[], threads=threads, repeats=args.repeats, batches=(),
@@ -52,6 +53,7 @@ def main() -> int:
         frac = "" if r.fraction_of_peak is None else f"{r.fraction_of_peak:8.1%}"
         print(f"{r.rung:18s} {r.threads:3d} {r.gflops:9.2f} {frac:>8s} "
               f"{r.speedup_over_naive:8.1f} {r.ratio_to_openblas:10.2f}  {r.note}")
+    print(f"load average (1 min) after the run: {ladder.load_average()}")
     return _check_targets(rows)
 
 

@@ -33,6 +33,7 @@ ACM TOMS 34(3), 2008 (packing, the micro-kernel and the cache-block loop nest).
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -105,6 +106,8 @@ class LadderReport:
     peak_gflops_per_core: float
     openblas: str
     rows: list[LadderRow] = field(default_factory=list)
+    cpu_count: int = 0
+    load_average_1m: float | None = None  # at the end of the run: > cpu_count means contention
 
 
 # ---------------------------------------------------------------- native entry points
@@ -516,7 +519,18 @@ def ladder_report(**kwargs: object) -> LadderReport:
 
     peak = measure_peak_gflops()
     rows = run_ladder(peak_gflops=peak, **kwargs)  # type: ignore[arg-type]
-    return LadderReport(cpu_model(), best_simd(), peak, openblas_info(), rows)
+    return LadderReport(
+        cpu_model(), best_simd(), peak, openblas_info(), rows, os.cpu_count() or 0, load_average()
+    )
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): timings on a machine whose
+    load exceeds its core count are slowed by other processes."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 # ---------------------------------------------------------------- report section

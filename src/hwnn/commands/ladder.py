@@ -60,7 +60,8 @@ def ladder_command(
         return report
     err.print(
         f"{report.cpu_model}: {report.simd or 'no SIMD'} peak "
-        f"{report.peak_gflops_per_core:.1f} GFLOP/s per core (FMA loop); {report.openblas}"
+        f"{report.peak_gflops_per_core:.1f} GFLOP/s per core (FMA loop); {report.openblas}; "
+        f"load average {report.load_average_1m} on {report.cpu_count} cores"
     )
     notes: list[str] = []
     rows = [_table_row(r, notes) for r in report.rows]
