@@ -21,7 +21,6 @@ far more than after it.
 """
 
 import pytest
-import torch
 
 from hwnn import data as datasets
 from hwnn import models
@@ -43,7 +42,6 @@ def threshold(name: str) -> float:
 
 @pytest.fixture(scope="module")
 def trained():
-    torch.set_num_threads(1)
     data = datasets.load("digits")
     model = models.build("mlp", data.input_shape, data.classes, seed=0, hidden=(64, 32))
     fit(model, data, TrainConfig(epochs=20, hidden=(64, 32)))
