@@ -13,4 +13,5 @@ NB_MODULE(_core, m) {
   hwnn::bind_int8_gemm(m);
   hwnn::bind_binary_conv2d(m);
   hwnn::bind_output_transform(m);
+  hwnn::bind_plan_runner(m);
 }

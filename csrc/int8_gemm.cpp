@@ -191,14 +191,28 @@ static void run(const u8 *a, std::size_t m, const i8 *b, std::size_t n, std::siz
                 });
 }
 
+// Row sums of B with VPDPBUSD against ones: scalar int8 sums do not vectorize well (the
+// loop took ~50 us for a 256 x 784 layer, ten times the GEMM it corrects).
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void row_sums_vnni(
+    const i8 *b, std::size_t n, std::size_t k, i32 *out) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (std::size_t j = 0; j < n; ++j) {
+    __m512i acc = _mm512_setzero_si512();
+    for (std::size_t q = 0; q < k; q += 64) {
+      const __mmask64 mask = k - q >= 64 ? ~__mmask64{0} : (__mmask64{1} << (k - q)) - 1;
+      acc = _mm512_dpbusd_epi32(acc, ones, _mm512_maskz_loadu_epi8(mask, b + j * k + q));
+    }
+    out[j] = _mm512_reduce_add_epi32(acc);
+  }
+}
+
 template <Mode M>
 static void run_vnni(const u8 *a, std::size_t m, const i8 *b, std::size_t n, std::size_t k,
                      i32 *c) {
   std::vector<i32> bsum;
   if (M == Mode::S8) {
     bsum.assign(n, 0);
-    for (std::size_t j = 0; j < n; ++j)
-      for (std::size_t q = 0; q < k; ++q) bsum[j] += b[j * k + q];
+    row_sums_vnni(b, n, k, bsum.data());
   }
   const i32 *bs = bsum.empty() ? nullptr : bsum.data();
   // Batch 1 and 2 get wider tiles, as in binary_gemm.

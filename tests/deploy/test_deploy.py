@@ -16,6 +16,7 @@ from hwnn import data, models, quant, train
 from hwnn.config import TrainConfig
 from hwnn.deploy import steps as S
 from hwnn.errors import ConfigError
+from hwnn.kernels import backend
 
 METHODS = ["fp32", "int8", "bwn", "twn", "bnn", "xnor"]
 
@@ -67,7 +68,7 @@ def test_lenet5_plan_predicts_like_torch(lenet, digits, method):
 
 
 def test_binary_plans_run_on_popcount_and_threshold(mlp, lenet, digits):
-    bnn = hwnn.deploy(quant.quantize(mlp, "bnn", digits, epochs=0))
+    bnn = hwnn.deploy.deploy(quant.quantize(mlp, "bnn", digits, epochs=0), fuse=False)
     kinds = [type(s) for s in bnn.steps]
     assert bnn.engine == "binary" and S.SignLinear in kinds and S.Threshold in kinds
     # Hidden layers never materialize floats: threshold straight into the next layer.
@@ -75,11 +76,22 @@ def test_binary_plans_run_on_popcount_and_threshold(mlp, lenet, digits):
     conv = hwnn.deploy(quant.quantize(lenet, "bnn", digits, epochs=0))
     assert S.SignConv in [type(s) for s in conv.steps]
     assert any(isinstance(s, S.MaxPool) for s in conv.steps)
-    int8 = hwnn.deploy(quant.quantize(mlp, "int8", digits, epochs=0))
+    int8 = hwnn.deploy.deploy(quant.quantize(mlp, "int8", digits, epochs=0), fuse=False)
     assert int8.engine == "int8" and S.IntLinear in [type(s) for s in int8.steps]
     # Packed binary weights (the first layer's +-1 codes stay int8 for its fixed-point
     # input) take a fraction of the fp32 bytes.
     assert bnn.weight_bytes < hwnn.deploy(mlp).weight_bytes / 4
+
+
+@pytest.mark.parametrize("method", ["bnn", "int8"])
+def test_fused_native_segment_gives_identical_logits(mlp, digits, method):
+    from hwnn.deploy.fuse import NativeSegment
+
+    q = quant.quantize(mlp, method, digits, epochs=0)
+    fused, plain = hwnn.deploy(q), hwnn.deploy.deploy(q, fuse=False)
+    if backend.native_module() is not None:
+        assert any(isinstance(s, NativeSegment) for s in fused.steps)
+    np.testing.assert_array_equal(fused.run(digits.x_test), plain.run(digits.x_test))
 
 
 def test_plan_runs_without_torch(mlp, digits, tmp_path):

@@ -19,18 +19,18 @@ from hwnn.deploy.plan import SUPPORTED, Plan
 __all__ = ["SUPPORTED", "Plan", "deploy"]
 
 
-def deploy(model) -> Plan:
+def deploy(model, fuse: bool = True) -> Plan:
     """Compiles a (quantized) torch model into a ``Plan`` (see ``compiler.py``).
 
     torch is imported here, at compile time only: running, pickling and unpickling a Plan
     needs NumPy and hwnn's kernels alone."""
     from hwnn.deploy.compiler import deploy as compile_model
 
-    return compile_model(model)
+    return compile_model(model, fuse=fuse)
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, model, *args, **kwargs) -> Plan:
+    def __call__(self, model, *args, **kwargs) -> Plan:  # hwnn.deploy(model)
         return deploy(model, *args, **kwargs)
 
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from hwnn.deploy import steps as S
+from hwnn.deploy.fuse import fuse as fuse_native
 from hwnn.deploy.plan import SUPPORTED, Plan
 from hwnn.errors import ConfigError
 from hwnn.kernels.binary_conv2d import pack_channels
@@ -43,8 +44,10 @@ _ATOMS = _COMPUTE + (
 )  # fmt: skip
 
 
-def deploy(model: nn.Module) -> Plan:
-    """Compiles a (quantized) model into a ``Plan`` that runs on hwnn's native kernels."""
+def deploy(model: nn.Module, fuse: bool = True) -> Plan:
+    """Compiles a (quantized) model into a ``Plan`` that runs on hwnn's native kernels.
+
+    ``fuse`` runs integer fully connected stretches as one native call (``fuse.py``)."""
     method = getattr(model, "quant_method", "fp32")
     ops = [m for m in _atoms(model) if not isinstance(m, (nn.Dropout, nn.Identity))]
     if not any(isinstance(m, _COMPUTE) for m in ops):
@@ -70,7 +73,10 @@ def deploy(model: nn.Module) -> Plan:
         plan_steps.append(_float_step(op))
         i += 1
     engine = "binary" if {"sign", "xnor"} & set(kinds) else "int8" if "int8" in kinds else "float"
-    return Plan(plan_steps, method, engine, _weight_bytes(plan_steps), kinds)
+    weight_bytes = _weight_bytes(plan_steps)
+    if fuse:
+        plan_steps = fuse_native(plan_steps)
+    return Plan(plan_steps, method, engine, weight_bytes, kinds)
 
 
 def _atoms(module: nn.Module):

@@ -42,6 +42,9 @@ class Plan:
         """One row per step: its kind and the shapes it holds (for reports and --json)."""
         rows = []
         for s in self.steps:
+            if hasattr(s, "runner"):  # a fused native segment: describe what it runs
+                rows.append({"step": "NativeSegment", "fused": [type(x).__name__ for x in s.steps]})
+                continue
             row = {"step": type(s).__name__}
             for name in ("weight", "weight_t"):
                 w = getattr(s, name, None)

@@ -1,0 +1,69 @@
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include "array_util.hpp"
+#include "bindings.hpp"
+#include "plan_runner.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace hwnn {
+
+static void same_length(std::size_t a, std::size_t b, const char *what) {
+  if (a != b) throw std::invalid_argument(std::string(what) + ": arrays differ in length");
+}
+
+void bind_plan_runner(nb::module_ &m) {
+  nb::class_<PlanRunner>(m, "PlanRunner", "Fused integer layers of a deployed MLP (C++).")
+      .def(nb::init<>())
+      .def("quantize_fixed", &PlanRunner::quantize_fixed, "bits"_a, "frac"_a)
+      .def("quantize_int8", &PlanRunner::quantize_int8, "scale"_a, "is_signed"_a)
+      .def("int_linear",
+           [](PlanRunner &p, CMatrix<std::int8_t> w) { p.int_linear(w.data(), w.shape(0), w.shape(1)); },
+           "w"_a)
+      .def("sign_linear",
+           [](PlanRunner &p, CMatrix<std::uint64_t> w, std::size_t k) {
+             p.sign_linear(w.data(), w.shape(0), w.shape(1), k);
+           },
+           "w"_a, "k"_a)
+      .def("threshold",
+           [](PlanRunner &p, CVector<std::int32_t> t, CVector<std::uint8_t> f) {
+             same_length(t.shape(0), f.shape(0), "threshold");
+             p.threshold(t.data(), f.data(), t.shape(0));
+           },
+           "t"_a, "flip"_a)
+      .def("dequantize",
+           [](PlanRunner &p, CVector<float> s, std::optional<CVector<float>> b) {
+             if (b) same_length(s.shape(0), b->shape(0), "dequantize");
+             p.dequantize(s.data(), b ? b->data() : nullptr, s.shape(0));
+           },
+           "scale"_a, "bias"_a.none())
+      .def("batch_norm",
+           [](PlanRunner &p, CVector<float> a, CVector<float> b) {
+             same_length(a.shape(0), b.shape(0), "batch_norm");
+             p.batch_norm(a.data(), b.data(), a.shape(0));
+           },
+           "a"_a, "b"_a)
+      .def("relu", &PlanRunner::relu)
+      .def("hardtanh", &PlanRunner::hardtanh, "low"_a, "high"_a)
+      .def("__len__", &PlanRunner::size)
+      .def("run", [](const PlanRunner &p, CMatrix<float> x) {
+        std::size_t cols = 0;
+        std::vector<float> y;
+        {
+          nb::gil_scoped_release release;
+          y = p.run(x.data(), x.shape(0), x.shape(1), &cols);
+        }
+        auto out = new_array<float>({x.shape(0), cols});
+        std::memcpy(out.data(), y.data(), y.size() * sizeof(float));
+        return out;
+      }, "x"_a);
+}
+
+}  // namespace hwnn

@@ -1,0 +1,202 @@
+#include "plan_runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "binary_gemm.hpp"
+#include "bitpack.hpp"
+#include "int8_gemm.hpp"
+#include "output_transform.hpp"
+
+namespace hwnn {
+
+void PlanRunner::quantize_fixed(int bits, int frac) {
+  if (bits < 2 || bits > 8) throw std::invalid_argument("quantize_fixed: bits must be 2..8");
+  Op op{Kind::QuantFixed};
+  op.bits = bits;
+  op.frac = frac;
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::quantize_int8(float scale, bool is_signed) {
+  Op op{Kind::QuantInt8};
+  op.scale = scale;
+  op.is_signed = is_signed;
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t in) {
+  Op op{Kind::IntLinear};
+  op.out = out;
+  op.in = in;
+  op.w8.assign(w, w + out * in);
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words,
+                             std::size_t k) {
+  if (words != words_for(k)) throw std::invalid_argument("sign_linear: words must be ceil(k/64)");
+  Op op{Kind::SignLinear};
+  op.out = out;
+  op.words = words;
+  op.k = k;
+  op.wb.assign(w, w + out * words);
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::threshold(const std::int32_t *t, const std::uint8_t *flip, std::size_t n) {
+  Op op{Kind::Threshold};
+  op.out = n;
+  op.t.assign(t, t + n);
+  op.flip.assign(flip, flip + n);
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::dequantize(const float *scale, const float *bias, std::size_t n) {
+  Op op{Kind::Dequantize};
+  op.out = n;
+  op.a.assign(scale, scale + n);
+  op.has_bias = bias != nullptr;
+  if (bias) op.b.assign(bias, bias + n);
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::batch_norm(const float *a, const float *b, std::size_t n) {
+  Op op{Kind::BatchNorm};
+  op.out = n;
+  op.a.assign(a, a + n);
+  op.b.assign(b, b + n);
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::relu() { ops_.push_back(Op{Kind::Relu}); }
+
+void PlanRunner::hardtanh(float low, float high) {
+  Op op{Kind::Hardtanh};
+  op.low = low;
+  op.high = high;
+  ops_.push_back(std::move(op));
+}
+
+namespace {
+
+// Round half to even (NumPy's np.round, torch.round) without a libm call: adding and
+// subtracting 1.5 * 2^23 rounds in the FPU's default nearest-even mode, exactly for
+// |v| < 2^22; larger values are clamped first (the codes saturate at 255 anyway).
+inline float round_even(float v) {
+  constexpr float magic = 12582912.0f;  // 1.5 * 2^23
+  v = std::clamp(v, -4194304.0f, 4194304.0f);
+  const float t = v + magic;  // IEEE arithmetic: without -ffast-math this is not folded
+  return t - magic;
+}
+
+// What flows between ops: one of these buffers is live, [rows, cols] (signs: [rows, words]).
+enum class Tag { Float, Codes8, CodesU8, Acc, Signs };
+
+struct Value {
+  Tag tag = Tag::Float;
+  std::size_t cols = 0;  // true width (bits for signs)
+  std::vector<float> f;
+  std::vector<std::int8_t> q;
+  std::vector<std::int32_t> c;
+  std::vector<std::uint64_t> s;
+};
+
+void expect(bool ok, const char *what) {
+  if (!ok) throw std::invalid_argument(std::string("native plan: ") + what);
+}
+
+}  // namespace
+
+std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t cols,
+                                   std::size_t *out_cols) const {
+  Value v;
+  v.cols = cols;
+  v.f.assign(x, x + rows * cols);
+  for (const Op &op : ops_) {
+    switch (op.kind) {
+      case Kind::QuantFixed: {  // clamp(round(x / 2^-frac)), round half to even like NumPy
+        expect(v.tag == Tag::Float, "quantize_fixed needs float input");
+        const float step = static_cast<float>(std::ldexp(1.0, -op.frac));
+        const float lo = -std::ldexp(1.0f, op.bits - 1), hi = std::ldexp(1.0f, op.bits - 1) - 1;
+        v.q.resize(v.f.size());
+        for (std::size_t i = 0; i < v.f.size(); ++i)
+          v.q[i] = static_cast<std::int8_t>(std::clamp(round_even(v.f[i] / step), lo, hi));
+        v.tag = Tag::Codes8;
+        break;
+      }
+      case Kind::QuantInt8: {
+        expect(v.tag == Tag::Float, "quantize_int8 needs float input");
+        const float lo = op.is_signed ? -128.0f : 0.0f, hi = op.is_signed ? 127.0f : 255.0f;
+        v.q.resize(v.f.size());
+        for (std::size_t i = 0; i < v.f.size(); ++i) {
+          const float r = std::clamp(round_even(v.f[i] / op.scale), lo, hi);
+          v.q[i] = op.is_signed ? static_cast<std::int8_t>(r)
+                                : static_cast<std::int8_t>(static_cast<std::uint8_t>(r));
+        }
+        v.tag = op.is_signed ? Tag::Codes8 : Tag::CodesU8;
+        break;
+      }
+      case Kind::IntLinear: {
+        expect(v.tag == Tag::Codes8 || v.tag == Tag::CodesU8, "int_linear needs codes");
+        expect(v.cols == op.in, "int_linear: input width does not match the weights");
+        v.c.assign(rows * op.out, 0);
+        if (v.tag == Tag::CodesU8)
+          u8s8_gemm(reinterpret_cast<const std::uint8_t *>(v.q.data()), rows, op.w8.data(),
+                    op.out, op.in, v.c.data());
+        else
+          int8_gemm(v.q.data(), rows, op.w8.data(), op.out, op.in, v.c.data());
+        v.tag = Tag::Acc;
+        v.cols = op.out;
+        break;
+      }
+      case Kind::SignLinear: {
+        expect(v.tag == Tag::Signs && v.cols == op.k, "sign_linear needs signs of width k");
+        v.c.assign(rows * op.out, 0);
+        binary_gemm(v.s.data(), rows, op.wb.data(), op.out, op.k, v.c.data());
+        v.tag = Tag::Acc;
+        v.cols = op.out;
+        break;
+      }
+      case Kind::Threshold: {
+        expect(v.tag == Tag::Acc && v.cols == op.out, "threshold needs an int32 accumulator");
+        v.s.assign(rows * words_for(op.out), 0);
+        sign_threshold(v.c.data(), rows, op.out, op.t.data(), op.flip.data(), v.s.data());
+        v.tag = Tag::Signs;
+        break;
+      }
+      case Kind::Dequantize: {
+        expect(v.tag == Tag::Acc && v.cols == op.out, "dequantize needs an int32 accumulator");
+        v.f.resize(rows * op.out);
+        scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
+                   op.has_bias ? op.b.data() : nullptr, v.f.data());
+        v.tag = Tag::Float;
+        break;
+      }
+      case Kind::BatchNorm: {
+        expect(v.tag == Tag::Float && v.cols == op.out, "batch_norm needs float input");
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t j = 0; j < op.out; ++j) {
+            float &y = v.f[r * op.out + j];
+            y = y * op.a[j] + op.b[j];
+          }
+        break;
+      }
+      case Kind::Relu:
+        expect(v.tag == Tag::Float, "relu needs float input");
+        for (float &y : v.f) y = std::max(y, 0.0f);
+        break;
+      case Kind::Hardtanh:
+        expect(v.tag == Tag::Float, "hardtanh needs float input");
+        for (float &y : v.f) y = std::clamp(y, op.low, op.high);
+        break;
+    }
+  }
+  expect(v.tag == Tag::Float, "the last op must produce floats");
+  *out_cols = v.cols;
+  return std::move(v.f);
+}
+
+}  // namespace hwnn

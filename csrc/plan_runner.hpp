@@ -1,0 +1,52 @@
+// A native runner for the integer part of a deployed fully connected network: quantize the
+// input, int8 GEMM, sign thresholds, binary GEMMs, dequantize, batch norm, in one call.
+// At batch 1 the arithmetic of a binarized MLP takes a few microseconds, and one Python
+// step per layer would cost more than that (hwnn.deploy fuses runs of these steps here).
+// Each op does exactly what its NumPy step in hwnn/deploy/steps.py does, in the same float
+// order, so fused and unfused plans give bit-identical logits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace hwnn {
+
+class PlanRunner {
+ public:
+  void quantize_fixed(int bits, int frac);
+  void quantize_int8(float scale, bool is_signed);
+  void int_linear(const std::int8_t *w, std::size_t out, std::size_t in);
+  void sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words, std::size_t k);
+  void threshold(const std::int32_t *t, const std::uint8_t *flip, std::size_t n);
+  void dequantize(const float *scale, const float *bias, std::size_t n);  // bias may be null
+  void batch_norm(const float *a, const float *b, std::size_t n);
+  void relu();
+  void hardtanh(float low, float high);
+
+  // x: float [rows, cols] -> float [rows, out_cols()]; throws std::invalid_argument when the
+  // ops do not chain (each op checks the kind and width of what it receives).
+  std::vector<float> run(const float *x, std::size_t rows, std::size_t cols,
+                         std::size_t *out_cols) const;
+  std::size_t size() const { return ops_.size(); }
+
+ private:
+  enum class Kind { QuantFixed, QuantInt8, IntLinear, SignLinear, Threshold, Dequantize,
+                    BatchNorm, Relu, Hardtanh };
+  struct Op {
+    explicit Op(Kind k) : kind(k) {}
+    Kind kind;
+    int bits = 0, frac = 0;
+    float scale = 1.0f, low = 0.0f, high = 0.0f;
+    bool is_signed = true, has_bias = false;
+    std::size_t out = 0, in = 0, words = 0, k = 0;
+    std::vector<std::int8_t> w8;
+    std::vector<std::uint64_t> wb;
+    std::vector<std::int32_t> t;
+    std::vector<std::uint8_t> flip;
+    std::vector<float> a, b;
+  };
+  std::vector<Op> ops_;
+};
+
+}  // namespace hwnn
