@@ -166,12 +166,13 @@ def precision_section(
     ]
 
 
-_MARKERS = {
-    "Dynamic Fixed Point": "s",
-    "Reduce Weight": "o",
-    "Reduce Weight and Activation": "D",
-    "Non-Linear": "^",
-    "Baseline": "P",
+# (marker, colour) per category of the deck's table
+_STYLE = {
+    "Dynamic Fixed Point": ("s", "tab:blue"),
+    "Reduce Weight": ("o", "tab:green"),
+    "Reduce Weight and Activation": ("D", "tab:red"),
+    "Non-Linear": ("^", "tab:purple"),
+    "Baseline": ("P", "tab:grey"),
 }
 
 
@@ -185,7 +186,10 @@ def _svg(fig) -> str:
     return text[text.find("<svg") :]
 
 
-def _scatter(results: list[PrecisionResult], fp32_accuracy: float, x_of, xlabel: str, title: str):
+def _scatter(
+    results: list[PrecisionResult], fp32_accuracy: float, x_of, xlabel: str, title: str,
+    ticks: list[int] | None = None,
+):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -197,11 +201,14 @@ def _scatter(results: list[PrecisionResult], fp32_accuracy: float, x_of, xlabel:
         label = r.category if r.category not in seen else None
         seen.add(r.category)
         x = x_of(r)
-        ax.scatter(x, 100 * r.accuracy, marker=_MARKERS.get(r.category, "o"), label=label)
+        marker, colour = _STYLE.get(r.category, ("o", "black"))
+        ax.scatter(x, 100 * r.accuracy, marker=marker, color=colour, label=label)
         ax.annotate(r.method, (x, 100 * r.accuracy), fontsize=7, xytext=(3, 3),
                     textcoords="offset points")
     ax.axhline(100 * fp32_accuracy, color="grey", linestyle="--", linewidth=1, label="fp32")
     ax.set_xscale("log", base=2)
+    if ticks:
+        ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
@@ -212,7 +219,7 @@ def _scatter(results: list[PrecisionResult], fp32_accuracy: float, x_of, xlabel:
 def accuracy_chart(results: list[PrecisionResult], fp32_accuracy: float) -> str:
     """Accuracy against the widest quantized weight format's bits (log2 axis)."""
     return _scatter(results, fp32_accuracy, lambda r: r.weight_bits, "weight bits",
-                    "Accuracy against weight bits")
+                    "Accuracy against weight bits", ticks=[1, 2, 4, 8, 16, 32])
 
 
 def size_chart(results: list[PrecisionResult], fp32_accuracy: float) -> str:
