@@ -1,0 +1,75 @@
+"""Deployed binarized and int8 MLPs against fp32 torch: predictions per second by batch size.
+
+    .venv/bin/python benchmarks/bench_deploy.py                  # MNIST MLP 784-256-256-10
+    .venv/bin/python benchmarks/bench_deploy.py --threads 2      # every engine on 2 threads
+
+Trains the fp32 MLP briefly on the real MNIST test-set split (/work/shared/data/mnist-t10k,
+or --data digits), quantizes it to int8 and BNN, deploys both with ``hwnn.deploy`` and times
+each engine at each batch size in one run (median of repeated calls after a warm-up; torch,
+OpenBLAS and the native kernels all on ``--threads`` threads). Prints the ratios to fp32
+torch; the issue-4 target is the binarized MLP at batch 1 >= 10x fp32 torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from hwnn.commands.bench import bench_models, speedups
+from hwnn.config import DataConfig, TrainConfig
+from hwnn.data import load
+
+MNIST = Path("/work/shared/data/mnist-t10k")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="mnist" if MNIST.exists() else "digits")
+    ap.add_argument("--hidden", default="256,256")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batches", default="1,2,4,8,16,32,64,128,256")
+    ap.add_argument("--methods", default="int8,bnn")
+    ap.add_argument("--json", help="also write the points to this file")
+    args = ap.parse_args()
+
+    import torch
+
+    from hwnn import models, quant
+    from hwnn.train import fit
+
+    ds = load(DataConfig(name=args.data, data_dir=MNIST if args.data == "mnist" else None))
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    net = models.build("mlp", ds.input_shape, ds.classes, 0, hidden)
+    torch.set_num_threads(args.threads)
+    fit(net, ds, TrainConfig(model="mlp", epochs=3, hidden=hidden, seed=0))
+    net.eval()
+    quantized = {m: quant.quantize(net, m, ds, epochs=1) for m in args.methods.split(",")}
+    batches = tuple(int(b) for b in args.batches.split(","))
+    engines, points = bench_models(net, quantized, ds.x_test, ds.y_test, batches, args.threads)
+    print(
+        f"MLP {ds.input_shape} -> {hidden} -> {ds.classes} on {args.data}, {args.threads} thread(s)"
+    )
+    for e in engines:
+        print(
+            f"  {e.engine:<12} accuracy {e.accuracy:.4f}  same argmax as torch "
+            f"{e.agrees_with_torch:.2%}  weights {e.weight_bytes} B"
+        )
+    print(f"{'batch':>6}" + "".join(f"{e.engine:>22}" for e in engines))
+    for b in batches:
+        row = {p.engine: p for p in points if p.batch == b}
+        print(f"{b:>6}" + "".join(
+            f"{row[e.engine].predictions_per_s:>12.4g}/s {row[e.engine].latency_per_sample_s * 1e6:>6.2f}us"
+            for e in engines
+        ))  # fmt: skip
+    for b in batches:
+        ratios = ", ".join(f"{k} {v:.2f}x" for k, v in speedups(points, b).items())
+        print(f"batch {b:>3}: against fp32 torch: {ratios}")
+    if args.json:
+        from hwnn.results import to_jsonable
+
+        Path(args.json).write_text(json.dumps(to_jsonable({"engines": engines, "points": points})))
+
+
+if __name__ == "__main__":
+    main()

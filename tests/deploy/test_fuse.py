@@ -1,0 +1,67 @@
+"""The fused native runner repeats the NumPy steps exactly: ties, saturation, both signs."""
+
+import numpy as np
+import pytest
+
+from hwnn.deploy import steps as S
+from hwnn.kernels import backend
+
+pytestmark = pytest.mark.skipif(backend.native_module() is None, reason="hwnn._core is not built")
+
+
+def _unfused(steps, x):
+    v = x
+    for s in steps:
+        v = s.run(v)
+    return v
+
+
+@pytest.mark.parametrize(
+    "quantize",
+    [S.QuantizeFixed(8, 2), S.QuantizeFixed(4, 0), S.QuantizeInt8(np.float32(0.5), True),
+     S.QuantizeInt8(np.float32(0.5), False)],
+)  # fmt: skip
+def test_quantize_and_gemm_match_numpy_steps(quantize):
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(0)
+    k = 37  # not a multiple of the 16-wide SIMD loop: the scalar tail runs too
+    ties = np.array([0.125, 0.375, -0.125, -0.375, 0.25, 1e9, -1e9, 63.9, -64.2, 200.0])
+    x = np.concatenate([ties, rng.normal(0, 30, size=3 * k - ties.size)]).astype(np.float32)
+    x = x.reshape(3, k)
+    w = rng.integers(-127, 128, size=(5, k), dtype=np.int8)
+    steps = [
+        quantize,
+        S.IntLinear(w),
+        S.Dequantize(np.linspace(0.5, 2, 5).astype(np.float32), np.arange(5, dtype=np.float32)),
+    ]
+    seg = NativeSegment(steps)
+    np.testing.assert_array_equal(seg.run(x), _unfused(steps, x))
+    assert len(seg.runner) == 3
+
+
+def test_binary_chain_matches_numpy_steps():
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 70)).astype(np.float32)
+    w0 = rng.integers(-127, 128, size=(65, 70), dtype=np.int8)
+    w1 = rng.choice([-1.0, 1.0], size=(9, 65)).astype(np.float32)
+    steps = [
+        S.QuantizeFixed(8, 4), S.IntLinear(w0),
+        S.Threshold(rng.integers(-300, 300, 65).astype(np.int32),
+                    rng.integers(0, 2, 65).astype(np.uint8)),
+        S.SignLinear(w1), S.Dequantize(np.ones(9, np.float32), None),
+        S.BatchNorm(rng.normal(size=9).astype(np.float32), rng.normal(size=9).astype(np.float32)),
+        S.Hardtanh(-1.0, 1.0), S.ReLU(),
+    ]  # fmt: skip
+    np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
+
+
+def test_mismatched_ops_are_a_clear_error():
+    from hwnn.deploy.fuse import NativeSegment
+
+    seg = NativeSegment([S.QuantizeFixed(8, 2), S.IntLinear(np.ones((2, 3), np.int8)),
+                         S.Dequantize(np.ones(2, np.float32), None)])  # fmt: skip
+    with pytest.raises(ValueError, match="input width"):
+        seg.run(np.ones((1, 4), np.float32))
