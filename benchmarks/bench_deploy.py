@@ -58,9 +58,9 @@ def main() -> None:
     print(f"{'batch':>6}" + "".join(f"{e.engine:>22}" for e in engines))
     for b in batches:
         row = {p.engine: p for p in points if p.batch == b}
+        cells = [row[e.engine] for e in engines]
         print(f"{b:>6}" + "".join(
-            f"{row[e.engine].predictions_per_s:>12.4g}/s {row[e.engine].latency_per_sample_s * 1e6:>6.2f}us"
-            for e in engines
+            f"{p.predictions_per_s:>12.4g}/s {p.latency_per_sample_s * 1e6:>6.2f}us" for p in cells
         ))  # fmt: skip
     for b in batches:
         ratios = ", ".join(f"{k} {v:.2f}x" for k, v in speedups(points, b).items())
