@@ -191,6 +191,32 @@ class Operands:
             self._ccol[ki] + self._icol[mi] < g.ifmap_w)
         return np.where(ok, self._mbase[mi] + self._kbase[ki], -1)
 
+    @property
+    def im2col_unique(self) -> bool:
+        """True when no two im2col positions share an input pixel and none falls outside."""
+        g = self.g
+        return self.all_inside and (g.stride_h >= g.filt_h or g.ofmap_h == 1) and (
+            g.stride_w >= g.filt_w or g.ofmap_w == 1)
+
+    def distinct(self, which: str) -> int:
+        """Distinct valid addresses the layer ever requests from an operand."""
+        g = self.g
+        if which == "filter":
+            return g.k * g.n
+        if which == "ofmap":
+            return g.m * g.n
+
+        def covered(size: int, out: int, filt: int, stride: int) -> int:
+            hit = np.zeros(size, dtype=bool)
+            starts = np.arange(out) * stride
+            for d in range(filt):
+                pos = starts + d
+                hit[pos[pos < size]] = True
+            return int(hit.sum())
+
+        return (covered(g.ifmap_h, g.ofmap_h, g.filt_h, g.stride_h)
+                * covered(g.ifmap_w, g.ofmap_w, g.filt_w, g.stride_w) * g.channels * g.batch)
+
     def filt(self, ki: np.ndarray, ni: np.ndarray) -> np.ndarray:
         return ni * self.g.k + ki + self.f_off
 
@@ -266,6 +292,16 @@ def _addresses(plan: FoldPlan, ops: Operands, which: str, fr: np.ndarray, fc: np
     return ops.ofmap(fc * c + col, u - (2 * r - 1))
 
 
+def repeat_free(plan: FoldPlan, ops: Operands, which: str) -> bool:
+    """True when the buffer's stream never requests the same address twice."""
+    df = plan.dataflow
+    if which == "filter":
+        return {"ws": True, "os": plan.row_folds == 1, "is": plan.col_folds == 1}[df]
+    if which == "ifmap":
+        return ops.im2col_unique and (df == "is" or plan.col_folds == 1)
+    return True
+
+
 def _ragged(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Concatenated aranges [s, s + n) for each (s, n), and which pair each came from."""
     total = int(counts.sum())
@@ -274,9 +310,14 @@ def _ragged(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return starts[owner] + (np.arange(total, dtype=np.int64) - first[owner]), owner
 
 
-def stream(plan: FoldPlan, ops: Operands, which: str,
-           chunk_elems: int = CHUNK_ELEMS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def stream(plan: FoldPlan, ops: Operands, which: str, chunk_elems: int = CHUNK_ELEMS,
+           folds: tuple[int, int] | None = None, counts_only: bool = False,
+           ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Valid requests of one buffer over all folds: (global demand row, address) arrays.
+
+    ``folds=(f0, f1)`` restricts the walk to those folds; ``counts_only`` yields
+    (global demand row, requests in that row) instead, counting window positions outside
+    the input too (exact for every operand but SCALE-Sim's overrunning ifmaps).
 
     Row-major over each fold's demand matrix, folds in order: the order SCALE-Sim's memory
     loop visits them. Skewed blocks place base element (u, c) at fold row u + c (the
@@ -295,15 +336,15 @@ def stream(plan: FoldPlan, ops: Operands, which: str,
     nrows_all = n_all + w_all - 1 if blk.skew else n_all
     per_fold = n_all * w_all
     fold_cum = np.cumsum(per_fold)
-    f0 = 0
-    while f0 < plan.folds:
+    f0, f_end = folds if folds is not None else (0, plan.folds)
+    while f0 < f_end:
         # as many whole folds as fit in a chunk (at least one)
         base = fold_cum[f0 - 1] if f0 else 0
         f1 = max(f0 + 1, int(np.searchsorted(fold_cum, base + chunk_elems, side="right")))
-        f1 = min(f1, plan.folds)
-        folds = np.arange(f0, f1, dtype=np.int64)
-        r_rel, fo = _ragged(np.zeros(folds.size, dtype=np.int64), nrows_all[folds])
-        fold = folds[fo]
+        f1 = min(f1, f_end)
+        chunk = np.arange(f0, f1, dtype=np.int64)
+        r_rel, fo = _ragged(np.zeros(chunk.size, dtype=np.int64), nrows_all[chunk])
+        fold = chunk[fo]
         lo, hi, w = lo_all[fold], lo_all[fold] + n_all[fold] - 1, w_all[fold]
         if blk.skew:
             r = lo + r_rel
@@ -314,6 +355,11 @@ def stream(plan: FoldPlan, ops: Operands, which: str,
             cstart = np.zeros_like(r)
             cnt = w
         cnt = np.broadcast_to(cnt, r.shape)
+        if counts_only:
+            nz = cnt > 0
+            yield (fold * L + r)[nz], cnt[nz]
+            f0 = f1
+            continue
         row_cum = np.cumsum(cnt)
         p0 = 0
         while p0 < r.size:  # split a huge fold by rows

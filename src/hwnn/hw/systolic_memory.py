@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwnn.errors import ConfigError
-from hwnn.hw.systolic_folds import FoldPlan, Operands, stream
+from hwnn.hw.systolic_folds import FoldPlan, Operands, repeat_free, stream
 
 PREFETCH_BW = 10  # words/cycle SCALE-Sim assumes for read prefetches in CALC mode
 SETS_ACTIVE = 50  # int(active_buf_frac * 100) with active_buf_frac = 0.5
@@ -92,6 +92,25 @@ class ReadEstimator:
                 self.seen = np.empty(0, dtype=np.int64)
                 self.count = 0
                 pos += cut + 1
+
+    def feed_unique(self, rows: np.ndarray, counts: np.ndarray) -> None:
+        """A stream known to hold no repeated address: every request is new, so an epoch
+        ends at every E-th request (rows with ``counts`` requests each)."""
+        if rows.size == 0:
+            return
+        if self.first_row is None:
+            self.first_row = int(rows[0])
+        self.last_row = int(rows[-1])
+        cum = np.cumsum(counts)
+        total = int(cum[-1])
+        E = self.epoch_elems
+        ends = np.arange(E - self.count - 1, total, E)
+        if ends.size:
+            idx = np.searchsorted(cum, ends, side="right")
+            self.epoch_end_rows.extend(int(x) for x in rows[idx])
+            self.count = total - int(ends[-1]) - 1
+        else:
+            self.count += total
 
     @property
     def dram_reads(self) -> int:
@@ -181,23 +200,31 @@ class WriteBuffer:
             self.line_fill = 0
 
     # --- driving -----------------------------------------------------------------------
-    def feed(self, rows: np.ndarray) -> None:
-        """Write requests, one per element, at the given global demand rows (sorted)."""
+    def feed(self, rows: np.ndarray, counts: np.ndarray) -> None:
+        """Write requests: ``counts[i]`` of them at global demand row ``rows[i]`` (sorted)."""
         if rows.size == 0:
             return
         if self.first_row is None:
             self.first_row = int(rows[0])
         self.last_row = int(rows[-1])
-        pos, n = 0, rows.size
+        cum = np.cumsum(counts)
+        excl = cum - counts
+        n = int(cum[-1])
+
+        def row_of(e: int) -> int:
+            return int(rows[np.searchsorted(cum, e, side="right")])
+
+        pos = 0
         trig_free = self.size_elems - self.drain_size
         while pos < n:
             sx = self.stall + self.row_off
-            jc = int(np.searchsorted(rows[pos:], self.drain_end - sx, side="left"))
+            i = int(np.searchsorted(rows, self.drain_end - sx, side="left"))
+            jc = max(0, (int(excl[i]) if i < rows.size else n) - pos)
             js = max(0, self.free - 1)
             jt = max(0, self.free - trig_free)
             if js < jc and js < n - pos:  # buffer full while a drain runs: stall
                 self._store(js + 1)
-                r = int(rows[pos + js])
+                r = row_of(pos + js)
                 self._enter_row(r)
                 cyc = r + self.stall + self.row_off
                 self.row_off += self.drain_end - cyc
@@ -209,7 +236,7 @@ class WriteBuffer:
                 self._enter_row(int(rows[-1]))
                 return
             self._store(j + 1)
-            r = int(rows[pos + j])
+            r = row_of(pos + j)
             self._enter_row(r)
             self._flush()
             self.drain_end = self._drain(r + self.stall + self.row_off)
@@ -249,19 +276,37 @@ class MemoryReport:
     dram_accesses: dict[str, int]
 
 
+def _last_row(plan: FoldPlan, ops: Operands, which: str) -> int:
+    """Demand row of the last valid request (a trailing fold may hold only -1 addresses)."""
+    for f in range(plan.folds - 1, -1, -1):
+        chunks = list(stream(plan, ops, which, folds=(f, f + 1)))
+        if chunks:
+            return int(chunks[-1][0][-1])
+    raise ConfigError(f"layer has no valid {which} request; check its sizes")
+
+
 def calc_memory(plan: FoldPlan, ops: Operands, sram_kb: tuple[int, int, int]) -> MemoryReport:
     """Runs the three CALC-mode buffers over every fold of one layer."""
     wb = WriteBuffer(sram_kb[2] * 1024, plan.cols)
-    for rows, _ in stream(plan, ops, "ofmap"):
-        wb.feed(rows)
+    for rows, counts in stream(plan, ops, "ofmap", counts_only=True):
+        wb.feed(rows, counts)
     last = wb.finish(plan.total_rows - 1)
     readers = {
         "ifmap": ReadEstimator(sram_kb[0] * 1024, "ifmap"),
         "filter": ReadEstimator(sram_kb[1] * 1024, "filter"),
     }
     for name, rd in readers.items():
-        for rows, addrs in stream(plan, ops, name):
-            rd.feed(rows, addrs)
+        if ops.distinct(name) < rd.epoch_elems:
+            # no epoch can end: only the first and last requests and the total matter
+            rd.first_row = int(next(stream(plan, ops, name, folds=(0, 1)))[0][0])
+            rd.last_row = _last_row(plan, ops, name)
+            rd.count = ops.distinct(name)
+        elif repeat_free(plan, ops, name):
+            for rows, counts in stream(plan, ops, name, counts_only=True):
+                rd.feed_unique(rows, counts)
+        else:
+            for rows, addrs in stream(plan, ops, name):
+                rd.feed(rows, addrs)
     sram = {}
     dram = {}
     for name, rd in readers.items():
