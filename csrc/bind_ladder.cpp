@@ -23,15 +23,20 @@ using WordMatrix = nb::ndarray<const std::uint64_t, nb::ndim<2>, nb::c_contig, n
 
 // C = A x B with the named rung: naive, loop_order, blocked, unrolled, avx2 or avx512.
 nb::ndarray<nb::numpy, float> ladder_gemm(FloatMatrix a, FloatMatrix b, const std::string &rung,
-                                          int threads) {
+                                          int threads, const std::string &layout) {
   const std::size_t m = a.shape(0), k = a.shape(1), n = b.shape(1);
   if (b.shape(0) != k) throw std::invalid_argument("ladder_gemm: a is [m, k], b must be [k, n]");
   auto c = new_array<float>({m, n});
   if (rung == "avx2" || rung == "avx512") {
     if (!ladder::simd_available(rung.c_str()))
       throw std::runtime_error("ladder_gemm: this CPU cannot run the " + rung + " rung");
+    const ladder::BLayout lay = layout == "packed"     ? ladder::BLayout::Packed
+                                : layout == "in_place" ? ladder::BLayout::InPlace
+                                : layout == "auto"     ? ladder::BLayout::Auto
+                                  : throw std::invalid_argument(
+                                        "ladder_gemm: layout must be auto, packed or in_place");
     nb::gil_scoped_release release;
-    ladder::gemm_simd(rung.c_str(), a.data(), b.data(), c.data(), m, n, k, threads);
+    ladder::gemm_simd(rung.c_str(), a.data(), b.data(), c.data(), m, n, k, threads, lay);
     return c;
   }
   void (*fn)(const float *, const float *, float *, std::size_t, std::size_t, std::size_t) =
@@ -73,7 +78,9 @@ double fma_peak(const std::string &isa, std::size_t iterations) {
 
 void bind_ladder(nb::module_ &m) {
   m.def("ladder_gemm", &ladder_gemm, "a"_a, "b"_a, "rung"_a, "threads"_a = 1,
-        "C = A x B (float32) with one rung of the optimization ladder.");
+        "layout"_a = "auto",
+        "C = A x B (float32) with one rung of the optimization ladder; `layout` (auto, packed, "
+        "in_place) says how the SIMD rungs read B.");
   m.def("ladder_simd_available",
         [](const std::string &isa) { return ladder::simd_available(isa.c_str()); }, "isa"_a);
   m.def("ladder_best_simd", [] { return std::string(ladder::best_simd()); });

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "cpu_features.hpp"
 
 #ifdef HWNN_HAVE_OPENMP
@@ -181,15 +183,15 @@ struct AlignedFloats {
 // one packed B panel (kc steps of NR values) into C (row stride ldc).
 using MicroKernel = void (*)(size_t kc, const float *a, const float *b, float *c, size_t ldc);
 
-// Fewer rows of A than the micro-kernel has: C = A B straight from unpacked B (see below).
+// C = A B straight from unpacked B, on `threads` threads (see in_place below).
 using RowsKernel = void (*)(const float *a, const float *b, float *c, size_t m, size_t n,
-                            size_t k);
+                            size_t k, int threads);
 
 struct KernelShape {
   size_t mr, nr;     // register tile
   size_t mc, kc;     // cache blocks: A block mc x kc in L2, B panel kc x nr in L1
   MicroKernel kernel;
-  RowsKernel few_rows;
+  RowsKernel in_place;
 };
 
 // AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 B vectors and 1 broadcast (15 of 16
@@ -246,65 +248,133 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512_12x32(size_t kc, const
   }
 }
 
-// A batch of one (or a few) inputs: each element of B is used by fewer rows than the
-// micro-kernel's MR, so packing B would cost as much as the product and the kernel would
-// spend most of its FMAs on padding rows. Instead each row of C is built in registers, 4
-// vectors (32 or 64 columns) at a time, from B read once per row in place (a GEMV per row).
-__attribute__((target("avx2,fma"))) void few_rows_avx2(const float *a, const float *b, float *c,
-                                                       size_t m, size_t n, size_t k) {
-  const size_t full = n / 32 * 32;
-  for (size_t i = 0; i < m; ++i) {
-    const float *ai = a + i * k;
-    float *ci = c + i * n;
-    for (size_t j = 0; j < full; j += 32) {
-      __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-      for (size_t p = 0; p < k; ++p) {
-        const __m256 ap = _mm256_broadcast_ss(ai + p);
-        const float *bp = b + p * n + j;
-        c0 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp), c0);
-        c1 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 8), c1);
-        c2 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 16), c2);
-        c3 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 24), c3);
+// Small B, or a batch of a few inputs: when B fits in L2 it can be read in place as often as
+// needed, and when A has fewer rows than MR the micro-kernel would spend most of its FMAs on
+// padding; either way packing B costs more than it saves. Instead 4 rows of C at a time are
+// built in registers from B read in place: each B vector loaded feeds R FMAs (a GEMV when
+// R = 1). The last columns use masked loads and stores, which never touch memory past the row.
+template <int R>
+__attribute__((target("avx2,fma"))) void rows_avx2(const float *a, size_t lda, const float *b,
+                                                   float *c, size_t n, size_t k) {
+  const size_t full = n / 16 * 16;
+  for (size_t j = 0; j < full; j += 16) {
+    __m256 acc[R][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (size_t p = 0; p < k; ++p) {
+      const __m256 b0 = _mm256_loadu_ps(b + p * n + j), b1 = _mm256_loadu_ps(b + p * n + j + 8);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256 ar = _mm256_broadcast_ss(a + r * lda + p);
+        acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
       }
-      _mm256_storeu_ps(ci + j, c0);
-      _mm256_storeu_ps(ci + j + 8, c1);
-      _mm256_storeu_ps(ci + j + 16, c2);
-      _mm256_storeu_ps(ci + j + 24, c3);
     }
-    for (size_t p = 0; p < k && full < n; ++p)  // the last n % 32 columns
-      for (size_t j = full; j < n; ++j) ci[j] += ai[p] * b[p * n + j];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      _mm256_storeu_ps(c + r * n + j, acc[r][0]);
+      _mm256_storeu_ps(c + r * n + j + 8, acc[r][1]);
+    }
+  }
+  for (size_t j = full; j < n; j += 8) {  // the last n % 16 columns, 8 lanes at a time
+    const int live = static_cast<int>(std::min<size_t>(8, n - j));
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 acc[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+    for (size_t p = 0; p < k; ++p) {
+      const __m256 bv = _mm256_maskload_ps(b + p * n + j, mask);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+        acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * lda + p), bv, acc[r]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) _mm256_maskstore_ps(c + r * n + j, mask, acc[r]);
   }
 }
 
-__attribute__((target("avx512f,fma"))) void few_rows_avx512(const float *a, const float *b,
-                                                            float *c, size_t m, size_t n,
-                                                            size_t k) {
+template <int R>
+__attribute__((target("avx512f,fma"))) void rows_avx512(const float *a, size_t lda,
+                                                        const float *b, float *c, size_t n,
+                                                        size_t k) {
   const size_t full = n / 64 * 64;
-  for (size_t i = 0; i < m; ++i) {
-    const float *ai = a + i * k;
-    float *ci = c + i * n;
-    for (size_t j = 0; j < full; j += 64) {
-      __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-      for (size_t p = 0; p < k; ++p) {
-        const __m512 ap = _mm512_set1_ps(ai[p]);
-        const float *bp = b + p * n + j;
-        c0 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp), c0);
-        c1 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp + 16), c1);
-        c2 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp + 32), c2);
-        c3 = _mm512_fmadd_ps(ap, _mm512_loadu_ps(bp + 48), c3);
+  for (size_t j = 0; j < full; j += 64) {
+    __m512 acc[R][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (size_t p = 0; p < k; ++p) {
+      const float *bp = b + p * n + j;
+      const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+      const __m512 b2 = _mm512_loadu_ps(bp + 32), b3 = _mm512_loadu_ps(bp + 48);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512 ar = _mm512_set1_ps(a[r * lda + p]);
+        acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(ar, b2, acc[r][2]);
+        acc[r][3] = _mm512_fmadd_ps(ar, b3, acc[r][3]);
       }
-      _mm512_storeu_ps(ci + j, c0);
-      _mm512_storeu_ps(ci + j + 16, c1);
-      _mm512_storeu_ps(ci + j + 32, c2);
-      _mm512_storeu_ps(ci + j + 48, c3);
     }
-    for (size_t p = 0; p < k && full < n; ++p)  // the last n % 64 columns
-      for (size_t j = full; j < n; ++j) ci[j] += ai[p] * b[p * n + j];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) _mm512_storeu_ps(c + r * n + j + 16 * v, acc[r][v]);
+  }
+  for (size_t j = full; j < n; j += 16) {  // the last n % 64 columns, 16 lanes at a time
+    const size_t live = std::min<size_t>(16, n - j);
+    const __mmask16 mask = static_cast<__mmask16>((1u << live) - 1u);
+    __m512 acc[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    for (size_t p = 0; p < k; ++p) {
+      const __m512 bv = _mm512_maskz_loadu_ps(mask, b + p * n + j);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+        acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), bv, acc[r]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(c + r * n + j, mask, acc[r]);
   }
 }
 
-const KernelShape kAvx2{6, 16, 144, 256, kernel_avx2_6x16, few_rows_avx2};
-const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32, few_rows_avx512};
+using RowsFn = void (*)(const float *, size_t, const float *, float *, size_t, size_t);
+
+// Rows in groups of 4 (the last group takes the instance for its size), spread over threads.
+template <RowsFn F1, RowsFn F2, RowsFn F3, RowsFn F4>
+void in_place(const float *a, const float *b, float *c, size_t m, size_t n, size_t k,
+              int threads) {
+  const long groups = static_cast<long>((m + 3) / 4);
+  const int team = static_cast<int>(std::min<long>(std::max(threads, 1), groups));
+#pragma omp parallel for num_threads(team) if (team > 1) schedule(dynamic, 16)
+  for (long g = 0; g < groups; ++g) {
+    const size_t i = static_cast<size_t>(g) * 4, r = std::min<size_t>(4, m - i);
+    const RowsFn f = r == 4 ? F4 : r == 3 ? F3 : r == 2 ? F2 : F1;
+    f(a + i * k, k, b, c + i * n, n, k);
+  }
+}
+
+const RowsKernel in_place_avx2 =
+    in_place<rows_avx2<1>, rows_avx2<2>, rows_avx2<3>, rows_avx2<4>>;
+const RowsKernel in_place_avx512 =
+    in_place<rows_avx512<1>, rows_avx512<2>, rows_avx512<3>, rows_avx512<4>>;
+
+// Half of L2 (the other half holds A and C): B up to this size is read in place.
+size_t in_place_limit_bytes() {
+  static const size_t limit = [] {
+    long l2 = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    return static_cast<size_t>(l2 > 0 ? l2 : 512 * 1024) / 2;
+  }();
+  return limit;
+}
+
+const KernelShape kAvx2{6, 16, 144, 256, kernel_avx2_6x16, in_place_avx2};
+const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32, in_place_avx512};
 
 // Packing copies a block into the order the micro-kernel reads it (one contiguous stream per
 // panel), zero-padded to whole panels so the kernel never needs an edge case inside its loop.
@@ -371,10 +441,6 @@ void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c,
                  size_t n, size_t k, int threads) {
   zero(c, m * n);
   if (m == 0 || n == 0 || k == 0) return;
-  if (m < s.mr) {
-    s.few_rows(a, b, c, m, n, k);
-    return;
-  }
   threads = std::max(threads, 1);
   // Small m: shrink the row block so every thread gets one.
   const size_t mc = std::min(s.mc, round_up((m + threads - 1) / threads, s.mr));
@@ -449,8 +515,17 @@ const char *best_simd() {
 }
 
 void gemm_simd(const char *isa, const float *a, const float *b, float *c, size_t m, size_t n,
-               size_t k, int threads) {
-  gemm_packed(shape_for(isa), a, b, c, m, n, k, threads);
+               size_t k, int threads, BLayout layout) {
+  const KernelShape &s = shape_for(isa);
+  if (layout == BLayout::Auto)
+    layout = m < s.mr || k * n * sizeof(float) <= in_place_limit_bytes() ? BLayout::InPlace
+                                                                          : BLayout::Packed;
+  if (layout == BLayout::InPlace) {
+    zero(c, m * n);
+    if (m != 0 && n != 0 && k != 0) s.in_place(a, b, c, m, n, k, threads);
+    return;
+  }
+  gemm_packed(s, a, b, c, m, n, k, threads);
 }
 
 // ---------------------------------------------------------------- peak: an FMA loop

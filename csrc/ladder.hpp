@@ -9,7 +9,8 @@
 //   blocked     i-k-j on tiles that stay in cache (cache blocking)
 //   unrolled    blocked, with a 4 x 8 tile of C held in registers as independent accumulators
 //               (the deck's c0..c3: loop unrolling + multiple accumulators)
-//   simd        packed panels and an FMA micro-kernel (AVX2 6x16, or AVX-512 12x32)
+//   simd        packed panels and an FMA micro-kernel (AVX2 6x16, or AVX-512 12x32); B that
+//               fits in L2 is read in place instead, 4 rows of C at a time
 //   threads     the simd rung with its row blocks spread over OpenMP threads
 //
 // The SIMD kernels are compiled per function with target attributes and chosen at run time
@@ -30,11 +31,15 @@ void gemm_blocked(const float *a, const float *b, float *c, std::size_t m, std::
 void gemm_unrolled(const float *a, const float *b, float *c, std::size_t m, std::size_t n,
                    std::size_t k);
 
-// SIMD rungs over packed panels. `isa` is "avx2" or "avx512"; throws std::invalid_argument
-// for an unknown name and std::runtime_error when this CPU lacks the instructions.
-// threads <= 1 runs on the calling thread only.
+// How the SIMD rungs read B: packed into panels (large B), or in place, 4 rows of C at a
+// time (B that fits in half of L2, or A with fewer rows than the micro-kernel). Auto picks.
+enum class BLayout { Auto, Packed, InPlace };
+
+// SIMD rungs. `isa` is "avx2" or "avx512"; throws std::invalid_argument for an unknown name
+// and std::runtime_error when this CPU lacks the instructions. threads <= 1 runs on the
+// calling thread only.
 void gemm_simd(const char *isa, const float *a, const float *b, float *c, std::size_t m,
-               std::size_t n, std::size_t k, int threads);
+               std::size_t n, std::size_t k, int threads, BLayout layout = BLayout::Auto);
 bool simd_available(const char *isa);
 // The widest SIMD rung this CPU runs ("avx512", "avx2" or "" when neither).
 const char *best_simd();

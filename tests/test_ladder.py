@@ -60,9 +60,10 @@ def test_every_rung_equals_naive(m, n, k):
     naive = ladder.gemm(a, b, "naive")
     for rung in ladder.available_rungs():
         for threads in (1, 2, 3) if rung == "threads" else (1,):
-            c = ladder.gemm(a, b, rung, threads)
-            assert c.shape == (m, n) and c.dtype == np.float32, rung
-            _close(c, naive, k)
+            for layout in ladder.LAYOUTS if rung not in ladder.SCALAR_RUNGS else ("auto",):
+                c = ladder.gemm(a, b, rung, threads, layout)
+                assert c.shape == (m, n) and c.dtype == np.float32, (rung, layout)
+                _close(c, naive, k)
 
 
 def test_rungs_cross_cache_blocks():
@@ -72,7 +73,8 @@ def test_rungs_cross_cache_blocks():
     ref = a.astype(np.float64) @ b
     for rung in ladder.available_rungs():
         if rung != "naive":
-            _close(ladder.gemm(a, b, rung, 2), ref, k)
+            for layout in ("packed", "in_place"):
+                _close(ladder.gemm(a, b, rung, 2, layout), ref, k)
 
 
 def test_available_rungs_start_scalar_and_follow_the_cpu():
@@ -106,6 +108,7 @@ def test_force_scalar_hides_simd_rungs():
     [
         (np.ones((2, 3)), np.ones((4, 2)), "naive", 1, "columns of a must equal rows of b"),
         (np.ones((2, 3)), np.ones((3, 2)), "fastest", 1, "unknown ladder rung"),
+        (np.ones((2, 3)), np.ones((3, 2)), "transposed", 1, "unknown layout"),
         (np.ones((2, 3)), np.ones((3, 2)), "threads", 0, "threads must be a positive"),
         (np.ones(3), np.ones((3, 2)), "naive", 1, "2-D matrix"),
         (np.ones((0, 3)), np.ones((3, 2)), "naive", 1, "non-empty"),
@@ -114,7 +117,10 @@ def test_force_scalar_hides_simd_rungs():
 )
 def test_bad_input_is_a_config_error(a, b, rung, threads, message):
     with pytest.raises(ConfigError, match=message):
-        ladder.gemm(a, b, rung, threads)
+        if rung == "transposed":
+            ladder.gemm(a, b, "naive", threads, layout=rung)
+        else:
+            ladder.gemm(a, b, rung, threads)
 
 
 # ---------------------------------------------------------------- Fig. 5 binary kernel
@@ -249,6 +255,7 @@ def test_cli_json_and_bad_sizes(monkeypatch):
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["peak_gflops_per_core"] == 10.0
+    assert report["cpu_count"] >= 1 and "load_average_1m" in report
     assert {r["rung"] for r in report["rows"]} >= {"naive", "openblas", "batched_classification"}
     bad = runner.invoke(app, ["ladder", "--sizes", "8,x"])
     assert bad.exit_code == 2 and "--sizes" in bad.output

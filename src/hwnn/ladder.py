@@ -146,13 +146,20 @@ def _as_operand(x: object, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def gemm(a: object, b: object, rung: str, threads: int = 1) -> np.ndarray:
+LAYOUTS = ("auto", "packed", "in_place")
+
+
+def gemm(a: object, b: object, rung: str, threads: int = 1, layout: str = "auto") -> np.ndarray:
     """C = A B in float32 with one rung of the ladder (``threads`` only for "threads").
 
-    The "threads" rung runs the widest SIMD rung on ``threads`` OpenMP threads.
+    The "threads" rung runs the widest SIMD rung on ``threads`` OpenMP threads. ``layout``
+    says how the SIMD rungs read B: "packed" into panels, "in_place" four rows of C at a time,
+    or "auto": in place when B fits in half of L2 or A has fewer rows than the micro-kernel.
     """
     if rung not in RUNGS:
         raise ConfigError(f"unknown ladder rung {rung!r}: use one of {', '.join(RUNGS)}")
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     if not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"threads must be a positive integer, got {threads!r}")
     aa, bb = _as_operand(a, "a"), _as_operand(b, "b")
@@ -168,7 +175,7 @@ def gemm(a: object, b: object, rung: str, threads: int = 1) -> np.ndarray:
             raise ConfigError(
                 f"this CPU cannot run the {rung!r} rung; it runs {', '.join(available_rungs())}"
             )
-        return core.ladder_gemm(aa, bb, isa, threads if rung == "threads" else 1)
+        return core.ladder_gemm(aa, bb, isa, threads if rung == "threads" else 1, layout)
     return core.ladder_gemm(aa, bb, rung, 1)
 
 
