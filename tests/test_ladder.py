@@ -227,6 +227,7 @@ def test_study_shapes_lower_convolutions_by_im2col():
 
 def test_classify_matches_numpy():
     weights = ladder._mlp_weights(seed=1)
+    assert all(w.dtype == b.dtype == np.float32 for w, b in weights)
     x = np.random.default_rng(2).standard_normal((9, 784), dtype=np.float32)
     top = ladder.best_simd() or "unrolled"
     got = ladder.classify(x, weights, lambda a, b: ladder.gemm(a, b, top))

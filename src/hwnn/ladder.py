@@ -464,8 +464,8 @@ def run_ladder(
 def _mlp_weights(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     dims = MLP_LAYERS
-    return [
-        (rng.standard_normal((i, o), dtype=np.float32) / np.sqrt(i), np.zeros(o, np.float32))
+    return [  # float32 throughout, so OpenBLAS runs sgemm like the rungs
+        ((rng.standard_normal((i, o)) / np.sqrt(i)).astype(np.float32), np.zeros(o, np.float32))
         for i, o in zip(dims[:-1], dims[1:], strict=True)
     ]
 
