@@ -202,3 +202,40 @@ def test_every_method_is_documented():
     doc = (Path(__file__).parents[2] / "docs" / "precision.md").read_text()
     for name in names():
         assert f"`{name}`" in doc, f"{name} missing from docs/precision.md"
+
+
+def reconstruct(qw) -> torch.Tensor:
+    """Effective weights from codes and scales alone, as a deployment engine would."""
+    fmt = qw.format
+    if isinstance(fmt, (Binary, Fixed, Int)):
+        return qw.codes.float() * qw.scale
+    if isinstance(fmt, Ternary):
+        neg = qw.scale if qw.scale_neg is None else qw.scale_neg
+        codes = qw.codes.float()
+        return (codes > 0) * qw.scale - (codes < 0) * neg
+    if isinstance(fmt, Log2):
+        return qw.codes.float() * torch.exp2(qw.exponents.float())
+    if isinstance(fmt, Codebook):
+        return qw.codebook[qw.codes]
+    return qw.values
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FORMATS))
+def test_codes_and_scales_reconstruct_the_weights(name, data):
+    model = models.build("lenet5", data.input_shape, 4, seed=2)
+    q = quantize(model, name, data, epochs=1, batch_size=32, first_last_fp32=False)
+    for _, layer in quant_layers(q):
+        qw = layer.quantized_weight()
+        assert qw.format == layer.weight_format
+        assert torch.equal(reconstruct(qw).to(qw.values.dtype), qw.values), (name, qw.format)
+
+
+def test_xnor_keeps_relu_before_its_fp32_last_layer(data):
+    model = models.build("lenet5", data.input_shape, 4)
+    q = quantize(model, "xnor", data, epochs=0)
+    order = [m for m in q.modules() if isinstance(m, (nn.ReLU, nn.Hardtanh, QuantLinear,
+                                                      QuantConv2d))]
+    kinds = [type(m).__name__ for m in order]
+    # conv1 (fp32) -> hardtanh -> conv2 (binary input) ... fc2 -> ReLU -> fc3 (fp32 input)
+    assert kinds[-2:] == ["ReLU", "QuantLinear"]
+    assert kinds.count("Hardtanh") == 3
