@@ -167,3 +167,43 @@ def test_tiny_srams_are_rejected_with_a_reason():
         from hwnn.hw.systolic_memory import ReadEstimator
 
         ReadEstimator(50, "ifmap")
+
+
+def test_simulate_command_logic(tmp_path):
+    from hwnn.commands.simulate import run_simulate
+
+    cfg = write_config(ArrayConfig(rows=4, cols=4, dataflow="ws", run_name="x"), tmp_path / "a.cfg")
+    res = run_simulate(DATA / "odd_gemm.csv", cfg, tmp_path / "out", gemm=True)
+    assert res.convention == "scalesim" and len(res.layers) == 5
+    assert sorted(p.split("/")[-1] for p in res.report_files) == sorted(
+        ["COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv"])
+    seen = []
+    m = run_simulate(model="mlp", input_shape="1,8,8", batch=4,
+                     on_layer=lambda d, t: seen.append((d, t)))
+    assert m.device == "tpu-v1" and m.convention == "hwnn" and seen[-1] == (2, 2)
+    assert m.total_macs == 4 * (64 * 128 + 128 * 10)
+    with pytest.raises(HwnnError, match="either --topology"):
+        run_simulate()
+    with pytest.raises(HwnnError, match="needs --config"):
+        run_simulate(DATA / "odd_gemm.csv")
+    with pytest.raises(HwnnError, match="unknown"):
+        run_simulate(model="mlp", device="tpu-v9")
+    with pytest.raises(HwnnError, match="input-shape"):
+        run_simulate(model="mlp", input_shape="1,x")
+
+
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
+def test_user_bandwidth_mode_is_a_real_double_buffer(df):
+    spec = LayerSpec("g", gemm_geometry(300, 200, 150))
+    base = ArrayConfig(rows=16, cols=16, dataflow=df, bandwidth_mode="USER", ifmap_sram_kb=8,
+                       filter_sram_kb=8, ofmap_sram_kb=8)
+    compute = cycles_only(spec, base, "hwnn").cycles
+    cycles = []
+    for bw in (0.5, 4, 64, 4096):
+        r = simulate_layer(spec, base.with_(dram_bw_words=bw), convention="hwnn")
+        assert r.total_cycles == compute + r.stall_cycles
+        assert r.dram_filter[2] >= 200 * 150 and r.dram_ofmap[2] == 300 * 150
+        cycles.append(r.total_cycles)
+    assert cycles == sorted(cycles, reverse=True)  # more bandwidth, never slower
+    assert cycles[0] > 10 * compute  # starved: memory bound
+    assert cycles[-1] < 1.05 * compute  # ample: compute bound (last write-back only)
