@@ -54,7 +54,7 @@ def test_registry_lists_every_deck_row_with_its_precision():
     assert set(EXPECTED_FORMATS) == set(names())
     for m in methods():
         assert m.quantizer.__doc__ or m.quantizer.__module__  # documented class
-        assert callable(m.function) and m.paper
+        assert callable(m.function) and m.paper and m.rule and m.gradient
 
 
 def test_registry_aliases_and_unknown_names():

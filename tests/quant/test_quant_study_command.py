@@ -103,6 +103,16 @@ def test_quantize_command_from_checkpoint_and_table(app, tmp_path, fp32):
     assert res.exit_code == 0 and "distinct weights" in res.stdout
 
 
+def test_quantize_list(app):
+    res = CliRunner().invoke(app, ["quantize", "--list", "--json"])
+    assert res.exit_code == 0
+    rows = json.loads(res.stdout)
+    assert {r["method"] for r in rows} >= {"twn", "ttq", "bnn", "xnor", "lognet"}
+    assert all(r["rule"] and r["gradient"] for r in rows)
+    res = CliRunner().invoke(app, ["quantize"])
+    assert res.exit_code == 2 and "--method is required" in res.output
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

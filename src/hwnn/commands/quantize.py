@@ -65,6 +65,18 @@ def run_quantize(
     return result
 
 
+def method_rows() -> list[dict]:
+    """The registry as rows: name, category, bits (the deck's notation), rule, gradient."""
+    from hwnn.quant import methods
+
+    return [
+        {"method": m.name, "category": m.category, "weight_bits": m.weight_label,
+         "activation_bits": m.activation_bits, "rule": m.rule, "gradient": m.gradient,
+         "paper": m.paper}
+        for m in methods()
+    ]
+
+
 def summary_json(result: PrecisionResult) -> dict:
     """The fields ``hwnn quantize --json`` prints (the whole result, layers included)."""
     from hwnn.results import to_jsonable
@@ -76,7 +88,10 @@ def register(app: typer.Typer) -> None:
     @app.command("quantize")
     @guarded
     def quantize_command(
-        method: str = typer.Option(..., "--method", help="A method name: see hwnn.quant."),
+        method: str = typer.Option(None, "--method", help="A method name (see --list)."),
+        list_methods: bool = typer.Option(
+            False, "--list", help="List the methods with their bits and rules, then exit."
+        ),
         model: str = typer.Option(None, "--model", help="mlp or lenet5 (default mlp)."),
         data: str = typer.Option("digits", "--data", help="digits, mnist or synthetic."),
         data_dir: Path = typer.Option(None, "--data-dir", help="Folder with MNIST IDX files."),
@@ -96,6 +111,15 @@ def register(app: typer.Typer) -> None:
         json: bool = typer.Option(False, "--json", help="Print the machine-readable result."),
     ) -> None:
         """Apply one reduced-precision method and compare it with fp32."""
+        if list_methods:
+            rows = method_rows()
+            if json:
+                emit_json(rows)
+            else:
+                out.print(table("Reduced-precision methods", rows))
+            return
+        if method is None:
+            raise ConfigError("--method is required: pass a method name, or --list to see them")
         try:
             sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
         except ValueError:

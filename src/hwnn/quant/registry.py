@@ -28,7 +28,7 @@ BinaryConnect inserts batch norm as its paper's networks have it; so do BNN and 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
@@ -61,6 +61,8 @@ class Method:
     batch_norm: str = "none"  # "none", "hidden" (all but the last layer) or "all"
     binary_act: bool = False  # ReLU before a binary-input layer becomes hardtanh
     deck_loss_pct: float | None = None  # the seed table's ImageNet number
+    rule: str = ""  # the forward rule, one line (the math is in the quantizer's module)
+    gradient: str = ""  # the surrogate gradient, one line
 
     @property
     def weight_label(self) -> str:
@@ -183,6 +185,31 @@ _METHODS = [
     ),
 ]
 
+_RULES = {
+    "fixed": ("clip(round(x 2^fl), -2^(B-1), 2^(B-1)-1) 2^-fl, fl = B - ceil(log2 max|x|) - 1",
+              "none (post-training)"),
+    "fixed_ft": ("as fixed, per layer and data type", "straight-through: dL/dx = dL/dq"),
+    "twn": ("alpha sign(W) 1[|W| > 0.7 mean|W|], alpha = mean|W| above it",
+            "straight-through"),
+    "ttq": ("W^p if W > 0.05 max|W|, -W^n if W < -0.05 max|W|, else 0",
+            "dL/dW scaled by W^p, 1, W^n; dL/dW^p, dL/dW^n by autograd"),
+    "binaryconnect": ("sign(w)", "straight-through; w clipped to [-1, 1]"),
+    "binaryconnect_stoch": ("+1 with p = clip((w+1)/2, 0, 1) else -1; sign(w) at inference",
+                            "straight-through; w clipped to [-1, 1]"),
+    "bwn": ("alpha sign(W), alpha = mean|W| per output channel",
+            "autograd through alpha; sign: dL/dq 1[|W| <= 1]"),
+    "bnn": ("sign(w), sign(a)", "dL/dq 1[|x| <= 1]; w clipped to [-1, 1]"),
+    "xnor": ("(sign(I) * sign(W)) K alpha, K = mean_c|I| * box filter",
+             "dL/dq 1[|x| <= 1]; K constant; autograd through alpha"),
+    "lognet": ("sign(x) 2^round(log2|x|), clipped to the FSR, 0 below", "straight-through"),
+    "weight_sharing": ("C[I], k-means with 2^B centroids (linear init)",
+                       "dL/dC_k = sum of member gradients"),
+    "fp16": ("round to nearest even binary16", "none (post-training)"),
+    "bf16": ("round to nearest even bfloat16", "none (post-training)"),
+    "int8": ("clip(round(W/s_c)) s_c, s_c = max|W_c|/127; activations per tensor",
+             "none (post-training)"),
+}
+_METHODS = [replace(m, rule=_RULES[m.name][0], gradient=_RULES[m.name][1]) for m in _METHODS]
 _BY_NAME = {m.name: m for m in _METHODS}
 ALIASES = {
     "dfp": "fixed", "dfp_ft": "fixed_ft", "bc": "binaryconnect",
