@@ -185,6 +185,16 @@ def test_methods_needing_data_say_so():
         quantize(nn.Sequential(nn.ReLU()), "twn", epochs=0)
 
 
+def test_requantizing_and_mismatched_data_are_clear_errors(data):
+    model = models.build("mlp", data.input_shape, 4, hidden=(8,))
+    q = quantize(model, "fp16")
+    with pytest.raises(ConfigError, match="already quantized"):
+        quantize(q, "twn", data)
+    other = models.build("mlp", (1, 4, 4), 4, hidden=(8,))
+    with pytest.raises(ConfigError, match="does not accept"):
+        quantize(other, "int8", data)
+
+
 def test_model_bytes_counts_formats_scales_and_biases():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))

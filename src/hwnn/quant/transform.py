@@ -72,6 +72,12 @@ def quantize(
     layers = compute_layers(q)
     if not layers:
         raise ConfigError("the model has no Linear or Conv2d layer to quantize")
+    if quant_layers(q):
+        raise ConfigError(
+            f"the model is already quantized ({getattr(q, 'quant_method', 'unknown method')}):"
+            " quantize its fp32 original instead"
+        )
+    _check_fits(q, data)
     keep_fp32 = default_first_last_fp32(m, len(layers), first_last_fp32)
     calib = _calibration_batch(data, calibration)
     if m.batch_norm != "none":
@@ -108,6 +114,19 @@ def _need(data: Dataset | None, m: Method, what: str) -> None:
             f"method {m.name!r} needs training data for {what}: pass data=hwnn.data.load(...)"
             " (or epochs=0 for a post-training weight-only method)"
         )
+
+
+@torch.no_grad()
+def _check_fits(model: nn.Module, data: Dataset | None) -> None:
+    if data is None or len(data.x_train) == 0:
+        return
+    try:
+        model(torch.from_numpy(np.ascontiguousarray(data.x_train[:2])))
+    except RuntimeError as err:
+        raise ConfigError(
+            f"the model does not accept {data.name} inputs of shape {data.input_shape} "
+            f"({str(err)[:120]}): quantize a model built for this data set"
+        ) from None
 
 
 def _calibration_batch(data: Dataset | None, n: int) -> torch.Tensor | None:
