@@ -96,6 +96,11 @@ def test_force_scalar_hides_simd_rungs():
         "    ladder.gemm(np.ones((2, 2)), np.ones((2, 2)), 'avx2')\n"
         "except ConfigError as e:\n"
         "    print('refused:', e)\n"
+        "rows = ladder.run_ladder(sizes=(8,), shapes=[], threads=(1, 2), repeats=1,\n"
+        "                         batches=(1,))\n"
+        "assert all(r.fraction_of_peak is None for r in rows)\n"
+        "assert {r.rung for r in rows} >= {'naive', 'unrolled', 'openblas', 'binary_fig5'}\n"
+        "assert not {r.rung for r in rows} & {'avx2', 'avx512', 'threads'}\n"
     )
     env = {**os.environ, "HWNN_FORCE_SCALAR": "1"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)

@@ -103,7 +103,7 @@ class LadderReport:
 
     cpu_model: str
     simd: str
-    peak_gflops_per_core: float
+    peak_gflops_per_core: float | None  # None without AVX2/AVX-512 (no FMA loop to time)
     openblas: str
     rows: list[LadderRow] = field(default_factory=list)
     cpu_count: int = 0
@@ -221,7 +221,7 @@ class _Job:
         return self.flops / self.seconds / 1e9
 
 
-def _time_interleaved(jobs: Sequence[_Job], repeats: int, min_sample_s: float = 0.005) -> None:
+def _time_interleaved(jobs: Sequence[_Job], repeats: int, min_sample_s: float = 0.02) -> None:
     """Sets each job's ``seconds``: the median over ``repeats`` rounds, where every round times
     every job once. Interleaving spreads each job's samples over the whole measurement, so
     load from other processes hits all rungs alike and their ratios stay fair.
@@ -297,6 +297,11 @@ def measure_peak_gflops(isa: str | None = None, repeats: int = 5, seconds: float
     return max(core.ladder_fma_peak(isa, iterations) for _ in range(repeats))
 
 
+def _peak_or_none() -> float | None:
+    """The FMA-loop peak, or None on a CPU (or HWNN_FORCE_SCALAR=1) without AVX2/AVX-512."""
+    return measure_peak_gflops() if best_simd() else None
+
+
 def _random(shape: tuple[int, int], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
 
@@ -364,7 +369,7 @@ def _one_kernel_thread() -> Iterator[None]:
 
 
 def _rows_for_shape(
-    s: GemmShape, timed: list[_Job], peak: float, label: str
+    s: GemmShape, timed: list[_Job], peak: float | None, label: str
 ) -> list[LadderRow]:
     naive = next((x.gflops for x in timed if x.rung == "naive"), None)
     blas = {x.threads: x.gflops for x in timed if x.rung == "openblas"}
@@ -379,7 +384,7 @@ def _rows_for_shape(
         rows.append(
             LadderRow(
                 rung=x.rung, m=s.m, n=s.n, k=s.k, threads=x.threads, gflops=x.gflops,
-                fraction_of_peak=None if binary else x.gflops / (peak * x.threads),
+                fraction_of_peak=None if binary or not peak else x.gflops / (peak * x.threads),
                 speedup_over_naive=x.gflops / naive if naive else None,
                 ratio_to_openblas=x.gflops / blas[x.threads] if x.threads in blas else None,
                 shape=label, seconds=x.seconds, measured_m=x.rows, note=note,
@@ -439,7 +444,7 @@ def run_ladder(
     """
     _check_run_args(sizes, threads, repeats, batches)
     rungs = available_rungs()
-    peak = peak_gflops or measure_peak_gflops()
+    peak = peak_gflops or _peak_or_none()
     plan = [(GemmShape(f"{n}^3", n, n, n), binary) for n in sizes]
     plan += [(s, False) for s in (study_shapes() if shapes is None else shapes)]
     total = len(plan) + (1 if batches else 0)
@@ -490,7 +495,7 @@ def run_batched(
     serves ``batch`` inputs instead of one (GEMV becomes GEMM). m = batch, k = 784, n = 128
     name the first, dominant layer; gflops count both layers."""
     _check_run_args((1,), (1,), repeats, batches)
-    peak = peak_gflops or measure_peak_gflops()
+    peak = peak_gflops or _peak_or_none()
     top = (best_simd() or "unrolled")
     weights = _mlp_weights()
     macs = sum(w.shape[0] * w.shape[1] for w, _ in weights)
@@ -512,7 +517,8 @@ def run_batched(
             rows.append(LadderRow(
                 rung="batched_classification" if name == top else "batched_openblas",
                 m=batch, n=MLP_LAYERS[1], k=MLP_LAYERS[0], threads=1, gflops=g[name],
-                fraction_of_peak=g[name] / peak, speedup_over_naive=g[name] / g["naive"],
+                fraction_of_peak=g[name] / peak if peak else None,
+                speedup_over_naive=g[name] / g["naive"],
                 ratio_to_openblas=g[name] / g["openblas"], shape=f"mlp batch {batch}",
                 seconds=secs[name], measured_m=batch, latency_per_sample_s=secs[name] / batch,
                 note=f"MLP 784-128-10 forward: {name} GEMMs + bias + ReLU + argmax per batch",
@@ -524,7 +530,7 @@ def ladder_report(**kwargs: object) -> LadderReport:
     """``run_ladder(**kwargs)`` with the machine it ran on: what the CLI prints."""
     from hwnn.system import cpu_model
 
-    peak = measure_peak_gflops()
+    peak = _peak_or_none()
     rows = run_ladder(peak_gflops=peak, **kwargs)  # type: ignore[arg-type]
     return LadderReport(
         cpu_model(), best_simd(), peak, openblas_info(), rows, os.cpu_count() or 0, load_average()

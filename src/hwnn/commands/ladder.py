@@ -58,10 +58,11 @@ def ladder_command(
     if json:
         emit_json(report)
         return report
+    peak = report.peak_gflops_per_core
     err.print(
-        f"{report.cpu_model}: {report.simd or 'no SIMD'} peak "
-        f"{report.peak_gflops_per_core:.1f} GFLOP/s per core (FMA loop); {report.openblas}; "
-        f"load average {report.load_average_1m} on {report.cpu_count} cores"
+        f"{report.cpu_model}: {report.simd or 'no SIMD'}, peak "
+        f"{'unmeasured' if peak is None else f'{peak:.1f}'} GFLOP/s per core (FMA loop); "
+        f"{report.openblas}; load average {report.load_average_1m} on {report.cpu_count} cores"
     )
     notes: list[str] = []
     rows = [_table_row(r, notes) for r in report.rows]
