@@ -13,7 +13,8 @@ naive    i-j-k: one dot product per output, walking B down a column (stride n)
 loop_or. i-k-j: unit-stride inner loop over rows of B and C (locality)
 blocked  i-k-j on tiles of B that stay in L2 (cache blocking)
 unrolled a 4 x 8 tile of C in registers, rows c0..c3 as independent accumulators
-avx2     packed panels + a 6 x 16 AVX2 FMA micro-kernel (Goto & van de Geijn 2008)
+avx2     packed panels + a 6 x 16 AVX2 FMA micro-kernel (Goto & van de Geijn 2008); B that
+         fits in half of L2 (or A shorter than the micro-kernel) is read in place instead
 avx512   the same with a 12 x 32 AVX-512 micro-kernel (on CPUs that have it)
 threads  the widest SIMD rung with its row blocks spread over OpenMP threads
 ======== ============================================================================
