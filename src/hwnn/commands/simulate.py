@@ -32,6 +32,8 @@ class SimLayer:
     dram_words: int
     latency_s: float
     energy_pj: float
+    energy_pj_by_part: dict[str, float] = field(default_factory=dict)
+    fold_groups: list = field(default_factory=list)  # where the cycles go (FoldGroup)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ def _summarise(rep) -> SimLayer:
     dram = rep.dram_ifmap[2] + rep.dram_filter[2] + rep.dram_ofmap[2]
     return SimLayer(rep.name, rep.macs, rep.total_cycles, rep.stall_cycles, rep.overall_util_pct,
                     rep.mapping_efficiency_pct, rep.compute_util_pct, int(sram), int(dram),
-                    rep.latency_s, float(sum(rep.energy_pj.values())))
+                    rep.latency_s, float(sum(rep.energy_pj.values())), dict(rep.energy_pj),
+                    list(rep.fold_groups))
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
