@@ -347,8 +347,11 @@ template <RowsFn F1, RowsFn F2, RowsFn F3, RowsFn F4>
 void in_place(const float *a, const float *b, float *c, size_t m, size_t n, size_t k,
               int threads) {
   const long groups = static_cast<long>((m + 3) / 4);
-  const int team = static_cast<int>(std::min<long>(std::max(threads, 1), groups));
+  [[maybe_unused]] const int team =
+      static_cast<int>(std::min<long>(std::max(threads, 1), groups));
+#ifdef HWNN_HAVE_OPENMP
 #pragma omp parallel for num_threads(team) if (team > 1) schedule(dynamic, 16)
+#endif
   for (long g = 0; g < groups; ++g) {
     const size_t i = static_cast<size_t>(g) * 4, r = std::min<size_t>(4, m - i);
     const RowsFn f = r == 4 ? F4 : r == 3 ? F3 : r == 2 ? F2 : F1;
@@ -475,11 +478,15 @@ void gemm_packed(const KernelShape &s, const float *a, const float *b, float *c,
     }
     return;
   }
+#ifdef HWNN_HAVE_OPENMP
 #pragma omp parallel for collapse(2) num_threads(team) schedule(static)
+#endif
   for (long kb = 0; kb < k_blocks; ++kb)
     for (long q = 0; q < panels; ++q) pack_b(kb, q);
   // Dynamic: on a shared machine one thread may be descheduled; the other takes its blocks.
+#ifdef HWNN_HAVE_OPENMP
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+#endif
   for (long blk = 0; blk < row_blocks; ++blk)
     for (long kb = 0; kb < k_blocks; ++kb) row_block(blk, kb, apacks[thread_id()]->data);
 }

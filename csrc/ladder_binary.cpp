@@ -109,7 +109,9 @@ void binary_gemm_fig5(const uint64_t *a, const uint64_t *b, std::int32_t *c, siz
   const bool hw = cpu_features().popcnt;
   const long blocks = static_cast<long>((n + fBlkI - 1) / fBlkI);
   threads = std::max(threads, 1);
+#ifdef HWNN_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+#endif
   for (long blk = 0; blk < blocks; ++blk) {
     const size_t i = static_cast<size_t>(blk) * fBlkI;
     if (hw)
