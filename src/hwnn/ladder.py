@@ -595,6 +595,9 @@ def _rung_chart(rows: Sequence[LadderRow]) -> str:
         xs = [j + i * width for j in range(len(labels))]
         ax.bar(xs, [by.get(label, 0.0) for label in labels], width, label=size)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(labels))], labels, rotation=30)
+    peaks = [r.gflops / r.fraction_of_peak / r.threads for r in square if r.fraction_of_peak]
+    if peaks:  # the FMA-loop peak the rows were divided by
+        ax.axhline(peaks[0], color="k", linestyle="--", linewidth=1, label="1-core FMA peak")
     ax.set_yscale("log")
     ax.set_ylabel("GFLOP/s (2 flops per FMA)")
     ax.set_title("Optimization ladder: C = A B, float32")
