@@ -31,7 +31,7 @@ void scale_bias(const i32 *c, std::size_t m, std::size_t n, const float *row_sca
   const int threads = kernel_threads();
   (void)threads;
 #ifdef HWNN_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && m > 1)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && m > 1 && m * n >= (1u << 16))
 #endif
   for (long long ii = 0; ii < static_cast<long long>(m); ++ii) {
     const std::size_t i = static_cast<std::size_t>(ii);

@@ -29,8 +29,12 @@ void for_each_tile(std::size_t m, std::size_t n, std::size_t mr, std::size_t nr,
   const std::size_t bc = block_columns(n, nr, row_bytes, threads);
   const std::size_t row_tiles = (m + mr - 1) / mr, blocks = (n + bc - 1) / bc;
   const long long total = static_cast<long long>(row_tiles * blocks);
+  // Threads only pay above ~50 us of work: waking a team costs microseconds, and a batch-1
+  // layer of a small MLP would be slower on two threads than on one.
+  const bool parallel = threads > 1 && total > 1 && m * n * row_bytes >= (std::size_t{1} << 22);
+  (void)parallel;
 #ifdef HWNN_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && total > 1)
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
 #endif
   for (long long t = 0; t < total; ++t) {
     const std::size_t jb = static_cast<std::size_t>(t) / row_tiles;

@@ -54,12 +54,13 @@ def test_random_shapes_match_reference(m, n, k, seed):
 
 
 @native
-def test_large_tiles_and_threads_agree():
+@pytest.mark.parametrize("m", [1, 2, 201])  # the three tile shapes of the AVX-512 path
+def test_large_problems_and_two_threads_agree(m):
     from hwnn.kernels import get_threads, set_threads
 
     rng = np.random.default_rng(3)
-    a = rng.standard_normal((67, 2000)).astype(np.float32)
-    b = rng.standard_normal((130, 2000)).astype(np.float32)
+    a = rng.standard_normal((m, 4000)).astype(np.float32)
+    b = rng.standard_normal((1100, 4000)).astype(np.float32)  # big enough to use threads
     pa, pb = pack_signs(a), pack_signs(b)
     one = binary_matmul(pa, pb)
     before = get_threads()
@@ -68,7 +69,8 @@ def test_large_tiles_and_threads_agree():
         np.testing.assert_array_equal(binary_matmul(pa, pb), one)
     finally:
         set_threads(before)
-    np.testing.assert_array_equal(one, _expected(a, b))
+    sa, sb = np.where(a < 0, -1.0, 1.0), np.where(b < 0, -1.0, 1.0)  # exact in float64
+    np.testing.assert_array_equal(one, (sa @ sb.T).astype(np.int32))
 
 
 def test_reference_twin_alone_matches_definition(monkeypatch):

@@ -58,6 +58,22 @@ static void test_binary_gemm() {
       }
 }
 
+// Large enough for the tile driver to split work over threads (HWNN_THREADS=2 run).
+static void test_threaded_sizes() {
+  const std::size_t m = 40, n = 600, k = 2000;  // m * n * row bytes >= 4 MiB
+  const auto a = random_words(m, k), b = random_words(n, k);
+  std::vector<std::int32_t> want(m * n), got(m * n);
+  binary_gemm_reference(a.data(), m, b.data(), n, k, want.data());
+  binary_gemm(a.data(), m, b.data(), n, k, got.data());
+  expect_equal(got, want, "binary_gemm (threaded size)", "auto", m, n, k);
+  std::vector<std::int8_t> qa(m * k), qb(n * k);
+  for (auto &x : qa) x = static_cast<std::int8_t>(rng());
+  for (auto &x : qb) x = static_cast<std::int8_t>(rng());
+  int8_gemm_reference(qa.data(), m, qb.data(), n, k, want.data());
+  int8_gemm(qa.data(), m, qb.data(), n, k, got.data());
+  expect_equal(got, want, "int8_gemm (threaded size)", "auto", m, n, k);
+}
+
 static void test_ternary_gemm() {
   for (std::size_t k : KS)
     for (std::size_t m : SIZES)
@@ -152,6 +168,7 @@ int main() {
               path_name(resolve_path(Family::Binary, Path::Auto)),
               path_name(resolve_path(Family::Int8, Path::Auto)), kernel_threads());
   test_binary_gemm();
+  test_threaded_sizes();
   test_ternary_gemm();
   test_int8_gemm();
   test_binary_conv2d();
