@@ -1,0 +1,55 @@
+"""``hwnn bench`` logic: every engine timed at every batch size, plans checked against torch."""
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from hwnn.commands import bench
+from hwnn.errors import ConfigError
+from hwnn.results import Section
+
+
+@pytest.fixture(scope="module")
+def result():
+    return bench.run_bench(
+        "mlp", "bnn", "digits", epochs=1, hidden=(32,), batches=(1, 4), min_time_s=0.01,
+        finetune_epochs=0,
+    )  # fmt: skip
+
+
+def test_run_bench_times_every_engine_at_every_batch(result):
+    engines = [e.engine for e in result.engines]
+    assert engines == ["torch-fp32", "engine-int8", "engine-bnn"]
+    assert {(p.engine, p.batch) for p in result.points} == {(e, b) for e in engines for b in (1, 4)}
+    for p in result.points:
+        assert p.predictions_per_s > 0
+        assert p.latency_per_sample_s == pytest.approx(p.latency_per_batch_s / p.batch)
+    assert all(e.agrees_with_torch == 1.0 for e in result.engines)
+    assert set(result.speedup_at_batch_1) == {"engine-int8", "engine-bnn"}
+
+
+def test_bench_section_has_points_and_a_chart(result):
+    section = bench.bench_section(result)
+    assert isinstance(section, Section) and section.key == "deploy_bench"
+    assert section.data == result.points
+    assert section.charts and section.charts[0].startswith("<svg")
+
+
+def test_bad_options_are_config_errors():
+    with pytest.raises(ConfigError, match="cannot be deployed"):
+        bench.run_bench(method="lognet")
+    with pytest.raises(ConfigError, match="batch sizes"):
+        bench.run_bench(batches=(0,))
+
+
+def test_cli_command_prints_json():
+    app = typer.Typer()
+    bench.register(app)
+    app.command("noop")(lambda: None)  # typer needs two commands to keep subcommand names
+    args = ["bench", "--epochs", "1", "--hidden", "16", "--batches", "1", "--finetune-epochs",
+            "0", "--json"]  # fmt: skip
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert '"engine": "engine-bnn"' in out.output
+    bad = CliRunner().invoke(app, ["bench", "--method", "lognet"])
+    assert bad.exit_code == 2 and "cannot be deployed" in bad.output
