@@ -52,6 +52,8 @@ class ReadEstimator:
         self.epoch_elems = SETS_ACTIVE * self.n
         self.seen = np.empty(0, dtype=np.int64)  # sorted addresses of the current epoch
         self.count = 0
+        self.elems = 0  # requests fed so far
+        self.epoch_start = 0  # index of the request that opened the current epoch
         self.epoch_end_rows: list[int] = []
         self.first_row: int | None = None
         self.last_row: int | None = None
@@ -91,7 +93,38 @@ class ReadEstimator:
                 self.epoch_end_rows.append(int(rows[pos + cut]))
                 self.seen = np.empty(0, dtype=np.int64)
                 self.count = 0
+                self.epoch_start = self.elems + pos + cut + 1
                 pos += cut + 1
+        self.elems += n
+
+    def forget(self) -> None:
+        """The next requests share no address with the current epoch's (a fresh tile)."""
+        self.seen = np.empty(0, dtype=np.int64)
+
+    def feed_repeat(self, rows: np.ndarray, prev: np.ndarray) -> None:
+        """A block whose request j last occurred at global request index ``prev[j]``.
+
+        A request is new exactly when its previous occurrence lies before the current
+        epoch's first request; no address sets are needed.
+        """
+        if rows.size == 0:
+            return
+        self.last_row = int(rows[-1])
+        E = self.epoch_elems
+        pos, n = 0, rows.size
+        while pos < n:
+            new = np.flatnonzero(prev[pos:] < self.epoch_start)
+            need = E - self.count
+            if new.size < need:
+                self.count += new.size
+                break
+            cut = pos + int(new[need - 1])
+            self.epoch_end_rows.append(int(rows[cut]))
+            self.count = 0
+            self.epoch_start = self.elems + cut + 1
+            pos = cut + 1
+        self.elems += n
+        self.seen = np.empty(0, dtype=np.int64)  # the set view is stale after a repeat
 
     def feed_unique(self, rows: np.ndarray, counts: np.ndarray) -> None:
         """A stream known to hold no repeated address: every request is new, so an epoch
@@ -109,8 +142,10 @@ class ReadEstimator:
             idx = np.searchsorted(cum, ends, side="right")
             self.epoch_end_rows.extend(int(x) for x in rows[idx])
             self.count = total - int(ends[-1]) - 1
+            self.epoch_start = self.elems + int(ends[-1]) + 1
         else:
             self.count += total
+        self.elems += total
 
     @property
     def dram_reads(self) -> int:
@@ -276,6 +311,76 @@ class MemoryReport:
     dram_accesses: dict[str, int]
 
 
+REPEAT_CAP = 1 << 22  # largest repeating block (requests) held in memory at once
+
+
+def _occurrences(addrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each request of a block: index of the previous request of the same address in
+    the block (-1 if none) and index of the last request of that address in the block."""
+    n = addrs.size
+    order = np.argsort(addrs, kind="stable")
+    a = addrs[order]
+    same = np.empty(n, dtype=bool)
+    same[0] = False
+    same[1:] = a[1:] == a[:-1]
+    prev_sorted = np.where(same, np.concatenate([[-1], order[:-1]]), -1)
+    starts = np.flatnonzero(~same)
+    ends = np.concatenate([starts[1:] - 1, [n - 1]])
+    last_sorted = order[ends][np.cumsum(~same) - 1]
+    prev_in = np.empty(n, dtype=np.int64)
+    last_in = np.empty(n, dtype=np.int64)
+    prev_in[order] = prev_sorted
+    last_in[order] = last_sorted
+    return prev_in, last_in
+
+
+def _feed_repeating(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator) -> bool:
+    """Streams built of exact repeats, handled with previous-occurrence arithmetic.
+
+    * A tile that depends only on the row fold (ws/os ifmap, is filter) makes every
+      column fold group repeat the first group's requests in the same order.
+    * The os filter tile depends only on the column fold: each fold repeats the one
+      before it, and a new column fold brings disjoint addresses.
+
+    Returns False (nothing fed) when the stream has neither shape or a block is too big.
+    """
+    df, L = plan.dataflow, plan.fold_cycles
+    by_group = (which == "ifmap" and df in ("ws", "os")) or (which == "filter" and df == "is")
+    by_fold = which == "filter" and df == "os"
+    if by_group and plan.col_folds > 1:
+        span = plan.row_folds  # folds per block
+        blocks = [(g * span, (g + 1) * span) for g in range(plan.col_folds)]
+        repeat = [g > 0 for g in range(plan.col_folds)]
+    elif by_fold and plan.row_folds > 1:
+        span = 1
+        blocks = [(f, f + 1) for f in range(plan.folds)]
+        repeat = [fr > 0 for _, fr, _ in plan.fold_order()]
+    else:
+        return False
+    base = None
+    for (f0, f1), rep in zip(blocks, repeat, strict=True):
+        if not rep:
+            chunks = list(stream(plan, ops, which, folds=(f0, f1)))
+            rows = np.concatenate([c[0] for c in chunks])
+            addrs = np.concatenate([c[1] for c in chunks])
+            if rows.size > REPEAT_CAP:
+                if f0 == 0:
+                    return False
+                raise ConfigError("internal: repeating block grew past its cap")
+            if by_fold:
+                rd.forget()  # a new column fold: addresses never seen before
+            rd.feed(rows, addrs)
+            prev_in, last_in = _occurrences(addrs)
+            base = (rows - f0 * L, prev_in, last_in)
+            continue
+        rows_rel, prev_in, last_in = base
+        P = rows_rel.size
+        s = rd.elems
+        prev = np.where(prev_in >= 0, s + prev_in, s - P + last_in)
+        rd.feed_repeat(rows_rel + f0 * L, prev)
+    return True
+
+
 def _last_row(plan: FoldPlan, ops: Operands, which: str) -> int:
     """Demand row of the last valid request (a trailing fold may hold only -1 addresses)."""
     for f in range(plan.folds - 1, -1, -1):
@@ -304,7 +409,7 @@ def calc_memory(plan: FoldPlan, ops: Operands, sram_kb: tuple[int, int, int]) ->
         elif repeat_free(plan, ops, name):
             for rows, counts in stream(plan, ops, name, counts_only=True):
                 rd.feed_unique(rows, counts)
-        else:
+        elif not _feed_repeating(plan, ops, name, rd):
             for rows, addrs in stream(plan, ops, name):
                 rd.feed(rows, addrs)
     sram = {}
