@@ -1,15 +1,18 @@
+#include "simd_reduce.hpp"  // first: its pragmas cover the intrinsics headers
+//
 #include "plan_runner.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <cstring>
 #include <string>
 
-#include <immintrin.h>
 
 #include "binary_gemm.hpp"
 #include "bitpack.hpp"
 #include "int8_gemm.hpp"
+#include "kernel_path.hpp"
 #include "output_transform.hpp"
 
 namespace hwnn {
@@ -29,12 +32,58 @@ void PlanRunner::quantize_int8(float scale, bool is_signed) {
   ops_.push_back(std::move(op));
 }
 
+// Batch-1 layout for VPDPBUSD: panels of 16 output channels, and within a panel groups of
+// 4 inputs, [panel][group][16 channels][4 bytes] (zero padded). A GEMV then broadcasts 4
+// input bytes and multiplies them with 64 contiguous weight bytes: the weights stream once,
+// in order, and each vector lane is one output, so no horizontal sums are needed.
+static constexpr std::size_t kPanel = 16;
+
 void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t in) {
   Op op{Kind::IntLinear};
   op.out = out;
   op.in = in;
   op.w8.assign(w, w + out * in);
+  const std::size_t panels = (out + kPanel - 1) / kPanel, groups = (in + 3) / 4;
+  op.panels.assign(panels * groups * kPanel * 4, 0);
+  op.row_sums.assign(out, 0);
+  for (std::size_t o = 0; o < out; ++o)
+    for (std::size_t i = 0; i < in; ++i) {
+      const std::size_t p = o / kPanel, g = i / 4;
+      op.panels[((p * groups + g) * kPanel + o % kPanel) * 4 + i % 4] = w[o * in + i];
+      op.row_sums[o] += w[o * in + i];
+    }
   ops_.push_back(std::move(op));
+}
+
+// c[o] = sum_i a[i] w[o][i] for one row; a_signed: a is int8 (offset by 128 for VPDPBUSD and
+// corrected with the row sums), else uint8. a is read in groups of 4, zero padded.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni(
+    const std::int8_t *a, std::size_t in, bool a_signed, const std::int8_t *panels,
+    const std::int32_t *row_sums, std::size_t out, std::int32_t *c) {
+  const std::size_t groups = (in + 3) / 4, npanels = (out + kPanel - 1) / kPanel;
+  std::vector<std::uint32_t> words(groups, 0);
+  std::memcpy(words.data(), a, in);
+  if (a_signed)
+    for (auto &wd : words) wd ^= 0x80808080u;  // padding bytes meet zero weights: harmless
+  for (std::size_t p = 0; p < npanels; p += 4) {
+    const std::size_t np = std::min<std::size_t>(4, npanels - p);
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    for (std::size_t g = 0; g < groups; ++g) {
+      const __m512i av = _mm512_set1_epi32(static_cast<int>(words[g]));
+      for (std::size_t j = 0; j < np; ++j)
+        acc[j] = _mm512_dpbusd_epi32(
+            acc[j], av, _mm512_loadu_si512(panels + (((p + j) * groups + g) * kPanel) * 4));
+    }
+    for (std::size_t j = 0; j < np; ++j) {
+      const std::size_t o0 = (p + j) * kPanel, valid = std::min(kPanel, out - o0);
+      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+      __m512i r = acc[j];
+      if (a_signed)
+        r = _mm512_sub_epi32(r, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(mask, row_sums + o0), 7));
+      _mm512_mask_storeu_epi32(c + o0, mask, r);
+    }
+  }
 }
 
 void PlanRunner::sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words,
@@ -169,7 +218,10 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
         expect(v.tag == Tag::Codes8 || v.tag == Tag::CodesU8, "int_linear needs codes");
         expect(v.cols == op.in, "int_linear: input width does not match the weights");
         v.c.assign(rows * op.out, 0);
-        if (v.tag == Tag::CodesU8)
+        if (rows == 1 && path_supported(Family::Int8, Path::Avx512))
+          gemv_vnni(v.q.data(), op.in, v.tag == Tag::Codes8, op.panels.data(),
+                    op.row_sums.data(), op.out, v.c.data());
+        else if (v.tag == Tag::CodesU8)
           u8s8_gemm(reinterpret_cast<const std::uint8_t *>(v.q.data()), rows, op.w8.data(),
                     op.out, op.in, v.c.data());
         else
