@@ -114,7 +114,7 @@ def test_device_runs_a_workload():
 
 def test_reports_round_trip(tmp_path):
     specs = read_topology(DATA / "small_conv.csv")
-    assert len(specs) == 4 + 2  # DPc5 expands into one layer per channel
+    assert len(specs) == 5 + 2  # DPc5 expands into one layer per channel
     reps = [simulate_layer(s, ArrayConfig(rows=4, cols=4, dataflow="is"), i)
             for i, s in enumerate(specs)]
     paths = write_reports(reps, tmp_path)
