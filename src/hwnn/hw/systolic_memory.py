@@ -357,16 +357,17 @@ def _feed_repeating(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator
         repeat = [fr > 0 for _, fr, _ in plan.fold_order()]
     else:
         return False
+    # the first block is the largest base block (later ones use as many or fewer PEs)
+    first = sum(int(c.sum()) for _, c in stream(plan, ops, which, folds=blocks[0],
+                                                counts_only=True))
+    if first > REPEAT_CAP:
+        return False
     base = None
     for (f0, f1), rep in zip(blocks, repeat, strict=True):
         if not rep:
             chunks = list(stream(plan, ops, which, folds=(f0, f1)))
             rows = np.concatenate([c[0] for c in chunks])
             addrs = np.concatenate([c[1] for c in chunks])
-            if rows.size > REPEAT_CAP:
-                if f0 == 0:
-                    return False
-                raise ConfigError("internal: repeating block grew past its cap")
             if by_fold:
                 rd.forget()  # a new column fold: addresses never seen before
             rd.feed(rows, addrs)
