@@ -92,6 +92,9 @@ def test_fused_native_segment_gives_identical_logits(mlp, digits, method):
     if backend.use_native():  # HWNN_KERNELS=reference plans stay unfused NumPy steps
         assert any(isinstance(s, NativeSegment) for s in fused.steps)
     np.testing.assert_array_equal(fused.run(digits.x_test), plain.run(digits.x_test))
+    for i in range(20):  # batch 1: the runner's GEMV path
+        x = digits.x_test[i : i + 1]
+        np.testing.assert_array_equal(fused.run(x), plain.run(x))
 
 
 def test_plan_runs_without_torch(mlp, digits, tmp_path):

@@ -29,14 +29,17 @@ def test_quantize_and_gemm_match_numpy_steps(quantize):
     ties = np.array([0.125, 0.375, -0.125, -0.375, 0.25, 1e9, -1e9, 63.9, -64.2, 200.0])
     x = np.concatenate([ties, rng.normal(0, 30, size=3 * k - ties.size)]).astype(np.float32)
     x = x.reshape(3, k)
-    w = rng.integers(-127, 128, size=(5, k), dtype=np.int8)
+    o = 150  # ten 16-channel panels: the batch-1 VNNI GEMV takes 8 at a time, then 2
+    w = rng.integers(-127, 128, size=(o, k), dtype=np.int8)
     steps = [
         quantize,
         S.IntLinear(w),
-        S.Dequantize(np.linspace(0.5, 2, 5).astype(np.float32), np.arange(5, dtype=np.float32)),
+        S.Dequantize(np.linspace(0.5, 2, o).astype(np.float32), np.arange(o, dtype=np.float32)),
     ]
     seg = NativeSegment(steps)
     np.testing.assert_array_equal(seg.run(x), _unfused(steps, x))
+    for i in range(3):  # batch 1 takes the GEMV path
+        np.testing.assert_array_equal(seg.run(x[i : i + 1]), _unfused(steps, x[i : i + 1]))
     assert len(seg.runner) == 3
 
 
