@@ -35,6 +35,30 @@ def test_bench_section_has_points_and_a_chart(result):
     assert section.charts and section.charts[0].startswith("<svg")
 
 
+def test_section_from_study_models(digits_models):
+    fp32, quantized, ds = digits_models
+    section = bench.section_from_models(
+        fp32, quantized, ds.x_test, ds.y_test, batches=(2,), model="mlp", data="digits",
+        min_time_s=0.01,
+    )  # fmt: skip
+    engines = {p.engine for p in section.data}
+    assert engines == {"torch-fp32", "engine-int8", "engine-xnor"}  # bwn is not served here
+    assert "mlp on digits" in section.description
+
+
+@pytest.fixture(scope="module")
+def digits_models():
+    from hwnn import data, models, quant, train
+    from hwnn.config import TrainConfig
+
+    ds = data.load("digits")
+    net = models.build("mlp", ds.input_shape, ds.classes, 0, (32,))
+    train.fit(net, ds, TrainConfig(epochs=1, seed=0))
+    net.eval()
+    quantized = {m: quant.quantize(net, m, ds, epochs=0) for m in ("int8", "xnor", "bwn")}
+    return net, quantized, ds
+
+
 def test_bad_options_are_config_errors():
     with pytest.raises(ConfigError, match="cannot be deployed"):
         bench.run_bench(method="lognet")

@@ -234,7 +234,7 @@ def bench_section(result: BenchResult) -> Section:
 
 def section_from_models(
     fp32_model, quantized: dict, x_test, y_test, batches=DEFAULT_BATCHES, threads: int = 1,
-    model: str = "", data: str = "", progress=None,
+    model: str = "", data: str = "", progress=None, min_time_s: float = 0.2,
 ) -> Section:  # fmt: skip
     """``bench_section`` for the study: models it already trained and quantized. Methods
     the engine cannot deploy are skipped; int8 and the binary methods are what it serves."""
@@ -243,7 +243,7 @@ def section_from_models(
 
     chosen = {m: q for m, q in quantized.items() if m in ("int8", "bnn", "xnor") and m in SUPPORTED}
     engines, points = bench_models(
-        fp32_model, chosen, x_test, y_test, batches, threads, progress=progress
+        fp32_model, chosen, x_test, y_test, batches, threads, min_time_s, progress
     )
     core = backend.native_module()
     result = BenchResult(
