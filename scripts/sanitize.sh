@@ -9,7 +9,8 @@ out="${1:-build/sanitize}"
 mkdir -p "$out"
 CXX="${CXX:-g++}"
 # The kernel sources only: the bind_*.cpp files need nanobind and Python headers.
-sources=(cpu_features kernel_path bitpack binary_gemm ternary_gemm int8_gemm binary_conv2d output_transform)
+sources=(cpu_features kernel_path bitpack binary_gemm ternary_gemm int8_gemm binary_conv2d
+  output_transform plan_runner)
 objs=()
 for s in "${sources[@]}"; do
   "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

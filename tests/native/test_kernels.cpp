@@ -1,6 +1,7 @@
 // Native kernel tests without Python, built by scripts/sanitize.sh under AddressSanitizer
 // and UndefinedBehaviorSanitizer: every path this CPU supports against the plain reference
 // on awkward sizes (tile and word boundaries), exact equality. Exit status 1 on a mismatch.
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -12,6 +13,7 @@
 #include "int8_gemm.hpp"
 #include "kernel_path.hpp"
 #include "output_transform.hpp"
+#include "plan_runner.hpp"
 #include "ternary_gemm.hpp"
 
 using namespace hwnn;
@@ -163,6 +165,42 @@ static void test_output_transform() {
   }
 }
 
+// The fused runner: quantize, int8 layer (batch 1 takes the VNNI GEMV on prepacked panels),
+// threshold, binary layer, dequantize; against the same arithmetic written out directly.
+static void test_plan_runner() {
+  std::uniform_int_distribution<int> wdist(-127, 127);
+  std::normal_distribution<float> gauss(0.0f, 20.0f);
+  for (std::size_t rows : {1, 3})
+    for (std::size_t in : {1, 37, 130})
+      for (std::size_t out : {1, 16, 70, 150}) {
+        std::vector<float> x(rows * in);
+        for (auto &v : x) v = gauss(rng);
+        std::vector<std::int8_t> w(out * in);
+        for (auto &v : w) v = static_cast<std::int8_t>(wdist(rng));
+        std::vector<float> scale(out, 0.5f);
+        PlanRunner r;
+        r.quantize_fixed(8, 1);
+        r.int_linear(w.data(), out, in);
+        r.dequantize(scale.data(), nullptr, out);
+        std::size_t cols = 0;
+        const std::vector<float> got = r.run(x.data(), rows, in, &cols);
+        std::vector<float> want(rows * out);
+        for (std::size_t i = 0; i < rows; ++i)
+          for (std::size_t o = 0; o < out; ++o) {
+            std::int32_t acc = 0;
+            for (std::size_t q = 0; q < in; ++q) {
+              float c = x[i * in + q] / 0.5f;
+              c = std::nearbyint(c);  // round half to even, the default rounding mode
+              c = c < -128.0f ? -128.0f : (c > 127.0f ? 127.0f : c);
+              acc += static_cast<std::int32_t>(c) * w[o * in + q];
+            }
+            want[i * out + o] = static_cast<float>(acc) * 0.5f;
+          }
+        if (cols != out) ++failures;
+        expect_equal(got, want, "plan_runner", "auto", rows, out, in);
+      }
+}
+
 int main() {
   std::printf("binary path %s, int8 path %s, threads %d\n",
               path_name(resolve_path(Family::Binary, Path::Auto)),
@@ -173,6 +211,7 @@ int main() {
   test_int8_gemm();
   test_binary_conv2d();
   test_output_transform();
+  test_plan_runner();
   if (failures) {
     std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
     return 1;
