@@ -16,11 +16,11 @@ import argparse
 import json
 from pathlib import Path
 
-from hwnn.commands.bench import bench_models, speedups
 from hwnn.config import DataConfig, TrainConfig
 from hwnn.data import load
+from hwnn.deploy.bench import bench_models, speedups
 
-MNIST = Path("/work/shared/data/mnist-t10k")
+MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-t10k"
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from hwnn import __version__
-from hwnn.commands.common import emit_json, err, guarded, out, progress, table
+from hwnn.commands.common import emit_json, err, guarded, out, parse_ints, progress, table
 from hwnn.config import DataConfig, StudyConfig, TrainConfig
 
 app = typer.Typer(
@@ -40,17 +40,6 @@ SeedOpt = typer.Option(0, "--seed", help="Fixes every split, initialisation and 
 JsonOpt = typer.Option(False, "--json", help="Print the machine-readable result only.")
 
 
-def _parse_ints(text: str, name: str) -> tuple[int, ...]:
-    from hwnn.errors import ConfigError
-
-    try:
-        return tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{name} must be comma-separated integers such as 1,256; got {text!r}"
-        ) from None
-
-
 def _configs(data, data_dir, model, seed, epochs, hidden, optimizer="adam", lr=1e-3, batch_size=64):
     data_cfg = DataConfig(name=data, data_dir=data_dir, seed=seed)
     train_cfg = TrainConfig(
@@ -59,7 +48,7 @@ def _configs(data, data_dir, model, seed, epochs, hidden, optimizer="adam", lr=1
         epochs=epochs,
         lr=lr,
         batch_size=batch_size,
-        hidden=_parse_ints(hidden, "--hidden"),
+        hidden=parse_ints(hidden, "--hidden"),
         seed=seed,
     )
     return data_cfg, train_cfg
@@ -89,7 +78,7 @@ def study(
         data=data_cfg,
         train=train_cfg,
         out=out_dir,
-        batches=_parse_ints(batches, "--batches"),
+        batches=parse_ints(batches, "--batches"),
         seed=seed,
         skip=tuple(s.strip() for s in skip.split(",") if s.strip()),
     )

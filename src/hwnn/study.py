@@ -169,33 +169,19 @@ def step_tpu(ctx: StudyContext) -> list[Section]:
     return [tpu_section(workloads.get("int8", workloads["fp32"]))]
 
 
-# Engines the deployment step compiles and times beside fp32 torch.
-DEPLOY_METHODS = ("int8", "bnn", "xnor", "bwn", "twn")
+# Batch sizes of the deployment step: the deck's batching table, on this CPU.
 DEPLOY_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 def step_deploy(ctx: StudyContext) -> list[Section]:
-    from hwnn.commands.bench import BenchResult, bench_models, bench_section, speedups
-    from hwnn.kernels import backend
+    from hwnn.deploy.bench import section_from_models
 
-    quantized = ctx.extras.get("quantized", {})
-    chosen = {m: quantized[m] for m in DEPLOY_METHODS if m in quantized}
-    engines, points = bench_models(
-        ctx.model, chosen, ctx.data.x_test, ctx.data.y_test, DEPLOY_BATCHES, system.threads(),
-        min_time_s=0.1, progress=lambda what, i, n: ctx.progress("deployed engines", i, n),
+    section = section_from_models(
+        ctx.model, ctx.extras.get("quantized", {}), ctx.data.x_test, ctx.data.y_test,
+        DEPLOY_BATCHES, system.threads(), ctx.config.train.model, ctx.data.name,
+        progress=lambda what, i, n: ctx.progress("deployed engines", i, n), min_time_s=0.1,
     )  # fmt: skip
-    core = backend.native_module()
-    result = BenchResult(
-        model=ctx.config.train.model,
-        data=ctx.data.name,
-        cpu=system.cpu_model(),
-        threads=system.threads(),
-        kernel_paths=dict(core.kernel_paths()) if core is not None else {},
-        engines=engines,
-        points=points,
-        speedup_at_batch_1=speedups(points, 1),
-    )
-    return [bench_section(result)]
+    return [section]
 
 
 def step_ladder(ctx: StudyContext) -> list[Section]:

@@ -4,7 +4,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from hwnn.commands import bench
+from hwnn.commands import bench as bench_command
+from hwnn.deploy import bench
 from hwnn.errors import ConfigError
 from hwnn.results import Section
 
@@ -68,7 +69,7 @@ def test_bad_options_are_config_errors():
 
 def test_cli_command_prints_json():
     app = typer.Typer()
-    bench.register(app)
+    bench_command.register(app)
     app.command("noop")(lambda: None)  # typer needs two commands to keep subcommand names
     args = ["bench", "--epochs", "1", "--hidden", "16", "--batches", "1", "--finetune-epochs",
             "0", "--json"]  # fmt: skip

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hwnn.errors import HwnnError
+from hwnn.errors import ConfigError, HwnnError
 from hwnn.results import to_jsonable
 
 # Results go to stdout (so --json pipes cleanly); messages and progress go to stderr.
@@ -74,3 +74,16 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+def parse_ints(text: str, option: str) -> tuple[int, ...]:
+    """"256,512" -> (256, 512); an empty string -> (); anything else is a ConfigError."""
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option} must be comma-separated positive integers such as 256,512; got {text!r}"
+        ) from None
+    if any(v < 1 for v in values):
+        raise ConfigError(f"{option} must be positive integers, got {text!r}")
+    return values

@@ -10,24 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from hwnn.commands.common import emit_json, err, guarded, out, progress, table
+from hwnn.commands.common import emit_json, err, guarded, out, parse_ints, progress, table
 from hwnn.errors import ConfigError
 from hwnn.ladder import LadderReport, LadderRow, ladder_report
 
 COLUMNS = ["rung", "shape", "thr", "GFLOP/s", "of peak", "x naive", "/ OpenBLAS", "us/sample"]
-
-
-def parse_ints(text: str, option: str) -> tuple[int, ...]:
-    """"256,512" -> (256, 512); an empty string -> (); anything else is a ConfigError."""
-    try:
-        values = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{option} must be comma-separated positive integers such as 256,512; got {text!r}"
-        ) from None
-    if any(v < 1 for v in values):
-        raise ConfigError(f"{option} must be positive integers, got {text!r}")
-    return values
 
 
 def ladder_command(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from hwnn.commands.common import emit_json, guarded, out, progress, table
+from hwnn.commands.common import emit_json, guarded, out, parse_ints, progress, table
 from hwnn.config import DataConfig, TrainConfig
 from hwnn.errors import ConfigError
 from hwnn.quant.summary import PrecisionResult
@@ -120,10 +120,7 @@ def register(app: typer.Typer) -> None:
             return
         if method is None:
             raise ConfigError("--method is required: pass a method name, or --list to see them")
-        try:
-            sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
-        except ValueError:
-            raise ConfigError(f"--hidden must be integers such as 64,32; got {hidden!r}") from None
+        sizes = parse_ints(hidden, "--hidden")
         with progress(enabled=not json) as bar:
             task = bar.add_task(f"{method}: training", total=None)
             result = run_quantize(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from hwnn.commands.common import emit_json, guarded, out, progress, table
+from hwnn.commands.common import emit_json, guarded, out, parse_ints, progress, table
 from hwnn.errors import ConfigError
 
 
@@ -61,17 +61,6 @@ def _summarise(rep) -> SimLayer:
                     list(rep.fold_groups))
 
 
-def _parse_shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) <= 0:
-        raise ConfigError(f"--input-shape must be positive comma-separated integers such as "
-                          f"1,28,28; got {text!r}")
-    return shape
-
-
 def run_simulate(
     topology: Path | None = None,
     config: Path | None = None,
@@ -109,7 +98,9 @@ def run_simulate(
         from hwnn import models
         from hwnn.lower import lower
 
-        shape = _parse_shape(input_shape)
+        shape = parse_ints(input_shape, "--input-shape")
+        if not shape:
+            raise ConfigError("--input-shape needs C,H,W (or one size for an MLP), e.g. 1,28,28")
         net = models.build(model, shape, classes)
         wl = lower(net, shape, batch, name=model)
         specs = [spec_from_layer(x) for x in wl.layers]
