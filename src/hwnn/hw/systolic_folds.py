@@ -207,6 +207,8 @@ class Operands:
             return g.m * g.n
 
         def covered(size: int, out: int, filt: int, stride: int) -> int:
+            if stride <= filt:  # windows touch or overlap: one contiguous span
+                return min(size, (out - 1) * stride + filt)
             hit = np.zeros(size, dtype=bool)
             starts = np.arange(out) * stride
             for d in range(filt):

@@ -311,7 +311,7 @@ class MemoryReport:
     dram_accesses: dict[str, int]
 
 
-REPEAT_CAP = 1 << 20  # largest repeating block (requests) held in memory at once
+REPEAT_CAP = 1 << 19  # largest repeating block (requests) held in memory at once
 
 
 def _occurrences(addrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
