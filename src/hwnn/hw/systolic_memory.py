@@ -362,6 +362,9 @@ def _feed_repeating(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator
                                                 counts_only=True))
     if first > REPEAT_CAP:
         return False
+    # filter tiles never repeat an address inside a block; ifmap tiles only when the
+    # convolution windows do not overlap
+    unique = which == "filter" or ops.im2col_unique
     base = None
     for (f0, f1), rep in zip(blocks, repeat, strict=True):
         if not rep:
@@ -370,8 +373,13 @@ def _feed_repeating(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator
             addrs = np.concatenate([c[1] for c in chunks])
             if by_fold:
                 rd.forget()  # a new column fold: addresses never seen before
-            rd.feed(rows, addrs)
-            prev_in, last_in = _occurrences(addrs)
+            if unique:  # no address twice in a block, none seen before: all new
+                rd.feed_unique(rows, np.ones(rows.size, dtype=np.int64))
+                prev_in = np.full(rows.size, -1, dtype=np.int64)
+                last_in = np.arange(rows.size, dtype=np.int64)
+            else:
+                rd.feed(rows, addrs)
+                prev_in, last_in = _occurrences(addrs)
             base = (rows - f0 * L, prev_in, last_in)
             continue
         rows_rel, prev_in, last_in = base
