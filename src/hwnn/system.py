@@ -1,4 +1,8 @@
-"""What machine this is: CPU model and features, native core, threads, GPU visibility."""
+"""What machine this is: CPU model and features, native core, threads, GPU visibility.
+
+A foundation module: the hardware models may use ``cpu_model`` and ``threads``; only
+``collect`` reaches up to the kernels and torch, and imports them when called.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwnn import __version__
-from hwnn.kernels import backend
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def threads() -> int:
 
 def collect() -> SystemInfo:
     import torch
+
+    from hwnn.kernels import backend
 
     native = backend.describe()
     cuda = torch.cuda.is_available()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from hwnn.errors import ConfigError
+from hwnn.system import cpu_model
 
 WATTS_PER_CORE = 145.0 / 18  # Haswell E5-2699 v3 busy power per core (Jouppi 2017, Table 2)
 INT8_OVER_FP32 = 2.0  # Haswell measured ratio, Jouppi 2017 Table 2
@@ -85,16 +85,6 @@ def _l2_cache_bytes() -> int:
     return int(v) if v and v > 0 else 256 * 1024
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _clock_hz() -> float:
     """The first core's current clock from /proc/cpuinfo (2.5 GHz when unknown)."""
     try:
@@ -131,7 +121,7 @@ def calibrate(
     peak = measure_peak_flops(gemm_n, repeats)
     bw = measure_bandwidth(copy_bytes, repeats)
     result = {
-        "cpu": _cpu_name(),
+        "cpu": cpu_model(),
         "cores": cores,
         "clock_hz": _clock_hz(),
         "peak_fp32_flops": peak,
