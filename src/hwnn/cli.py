@@ -99,24 +99,34 @@ def study(
         f"fp32 {model} on {data}: accuracy {fp32.accuracy:.2%}, "
         f"trained in {fp32.train_time_s:.2f} s"
     )
-    rows = (
-        [
-            {
-                "batch": p.batch,
-                "predictions_per_s": p.predictions_per_s,
-                "latency_per_sample_s": p.latency_per_sample_s,
-            }
-            for p in result.section("throughput").data
-        ]
-        if any(s.key == "throughput" for s in result.sections)
-        else []
-    )
-    if rows:
-        out.print(table("Predictions per second (fp32 torch, CPU)", rows))
+    _print_summary(result)
     if any(s.key == "errors" for s in result.sections):
         for e in result.section("errors").data:
             err.print(f"[yellow]step {e.step} failed:[/] {e.error}")
     out.print(f"report: {out_dir / 'report.html'}\nresults: {out_dir / 'results.json'}")
+
+
+# What the terminal shows of a study: (section, title, columns, row filter); the report has all.
+_SUMMARY = [
+    ("throughput", "Predictions per second (fp32 torch, CPU)",
+     ["batch", "predictions_per_s", "latency_per_sample_s"], None),
+    ("precision", "Reduced precision (loss in points vs fp32)",
+     ["method", "weight_bits", "activation_bits", "accuracy", "accuracy_loss_pct",
+      "compression_ratio"], None),
+    ("deploy_bench", "Deployed engines (predictions per second)",
+     ["engine", "batch", "predictions_per_s", "latency_per_sample_s"],
+     lambda r: r["batch"] in (1, 256)),
+]  # fmt: skip
+
+
+def _print_summary(result) -> None:
+    from hwnn.results import to_jsonable
+
+    present = {s.key: s for s in result.sections}
+    for key, title, columns, keep in _SUMMARY:
+        if key in present:
+            rows = [r for r in to_jsonable(present[key].data) if keep is None or keep(r)]
+            out.print(table(title, rows, columns))
 
 
 @app.command()
