@@ -135,33 +135,53 @@ struct Avx2Tile {
 
 #define HWNN_AVX512_POPCNT __attribute__((target("avx512f,avx512bw,avx512vpopcntdq")))
 
+template <int R, int C, bool Masked>
+HWNN_AVX512_POPCNT __attribute__((always_inline)) inline void avx512_step(const u64 *a, std::size_t lda, const u64 *b,
+                                                       std::size_t ldb, std::size_t w,
+                                                       __mmask8 mask, __m512i *acc) {
+  __m512i va[R];
+  for (int r = 0; r < R; ++r)
+    va[r] = Masked ? _mm512_maskz_loadu_epi64(mask, a + r * lda + w) : _mm512_loadu_si512(a + r * lda + w);
+  for (int j = 0; j < C; ++j) {
+    const __m512i vb =
+        Masked ? _mm512_maskz_loadu_epi64(mask, b + j * ldb + w) : _mm512_loadu_si512(b + j * ldb + w);
+    for (int r = 0; r < R; ++r)
+      acc[r * C + j] =
+          _mm512_add_epi32(acc[r * C + j], _mm512_popcnt_epi32(_mm512_xor_si512(va[r], vb)));
+  }
+}
+
 template <int R, int C>
 HWNN_AVX512_POPCNT static void avx512_tile(const u64 *a, std::size_t lda, const u64 *b,
                                            std::size_t ldb, std::size_t words, std::int32_t k,
                                            std::int32_t *c, std::size_t ldc) {
   static_assert(R * C <= 16, "one reduce16 per tile");
+  // Exactly R * C accumulators, all in registers: the main loop runs unmasked over whole
+  // 512-bit steps, one masked step takes the tail (masked loads read zeros, which never
+  // differ).
   __m512i acc[16];
+#pragma GCC unroll 16
   for (int p = 0; p < 16; ++p) acc[p] = _mm512_setzero_si512();
-  for (std::size_t w = 0; w < words; w += 8) {
-    // Past the row, masked loads read zeros, which never differ.
-    const __mmask8 mask = words - w >= 8 ? 0xff : static_cast<__mmask8>((1u << (words - w)) - 1);
-    __m512i va[R];
-    for (int r = 0; r < R; ++r) va[r] = _mm512_maskz_loadu_epi64(mask, a + r * lda + w);
-    for (int j = 0; j < C; ++j) {
-      const __m512i vb = _mm512_maskz_loadu_epi64(mask, b + j * ldb + w);
-      for (int r = 0; r < R; ++r)
-        acc[r * C + j] =
-            _mm512_add_epi32(acc[r * C + j], _mm512_popcnt_epi32(_mm512_xor_si512(va[r], vb)));
-    }
-  }
+  std::size_t w = 0;
+  for (; w + 8 <= words; w += 8) avx512_step<R, C, false>(a, lda, b, ldb, w, 0xff, acc);
+  if (w < words)
+    avx512_step<R, C, true>(a, lda, b, ldb, w, static_cast<__mmask8>((1u << (words - w)) - 1), acc);
   const __m512i differing = reduce16_epi32(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6],
                                            acc[7], acc[8], acc[9], acc[10], acc[11], acc[12],
                                            acc[13], acc[14], acc[15]);
   const __m512i dot = _mm512_sub_epi32(_mm512_set1_epi32(k), _mm512_slli_epi32(differing, 1));
-  alignas(64) std::int32_t out[16];
-  _mm512_store_si512(out, dot);
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < C; ++j) c[r * ldc + j] = out[r * C + j];
+  if constexpr (C == 4 && R <= 4) {
+    for (int r = 0; r < R; ++r)
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(c + r * ldc),
+                       _mm512_extracti32x4_epi32(dot, r));
+  } else if constexpr (R == 1 && C == 16) {
+    _mm512_storeu_si512(c, dot);
+  } else {
+    alignas(64) std::int32_t out[16];
+    _mm512_store_si512(out, dot);
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < C; ++j) c[r * ldc + j] = out[r * C + j];
+  }
 }
 
 template <int R, int C>
