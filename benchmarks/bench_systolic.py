@@ -10,7 +10,7 @@ Three parts:
    mode) both tools write the three reports; the files must be identical byte for byte.
    hwnn's time is the median of 3 runs; SCALE-Sim (its own venv, ``make scalesim``) runs
    once, in a subprocess, reports only (no traces), and its time includes its start-up
-   (about 0.5 s, reported separately as the time of a 1x1x1 GEMM).
+   (a fraction of a second, reported separately as the time of a 2x2x2 GEMM).
 2. **Cycles only.** ResNet-50 (hwnn's own layer format: padding, floor output size) on a
    256x256 array: total cycles and utilization for all layers, median of 5 runs.
 3. **Memory.** Peak traced Python memory (tracemalloc) of the full CALC model for GEMMs
