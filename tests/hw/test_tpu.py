@@ -76,8 +76,6 @@ def test_backend_choice():
 
 
 def test_systolic_backend_same_interface_same_scale():
-    if tpu.systolic_backend() is None:
-        pytest.skip("hwnn.hw.systolic offers no simulator yet")
     layer = Layer("l", m=4096, k=512, n=512, weight_format=INT8, act_format=INT8)
     w = Workload("w", (layer,))
     (sim,) = tpu.tpu_v1("systolic").run(w)

@@ -27,14 +27,12 @@ _FACTORIES: dict[str, Callable[[], Device]] = {
     "asic-fp32": lambda: asic.asic("fp32"),
     "asic-int8": lambda: asic.asic("int8"),
     "asic-binary": lambda: asic.asic("binary"),
+    "tpu-v1-systolic": lambda: tpu.tpu_v1("systolic"),
 }
 
 
 def names() -> list[str]:
-    extra = ["local-cpu"]
-    if tpu.systolic_backend() is not None:
-        extra.append("tpu-v1-systolic")
-    return sorted([*_FACTORIES, *extra])
+    return sorted([*_FACTORIES, "local-cpu"])
 
 
 def local_cpu(measure_if_missing: bool = True) -> Device | None:
@@ -52,8 +50,6 @@ def presets() -> dict[str, Device]:
     local = local_cpu(measure_if_missing=False)
     if local is not None:
         out["local-cpu"] = local
-    if tpu.systolic_backend() is not None:
-        out["tpu-v1-systolic"] = tpu.tpu_v1("systolic")
     return dict(sorted(out.items()))
 
 
@@ -65,6 +61,4 @@ def get(name: str) -> Device:
         dev = local_cpu()
         assert dev is not None
         return dev
-    if key == "tpu-v1-systolic" and tpu.systolic_backend() is not None:
-        return tpu.tpu_v1("systolic")
     raise ConfigError(f"unknown device {name!r}; choose one of: {', '.join(names())}")

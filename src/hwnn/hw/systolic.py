@@ -424,11 +424,3 @@ def tpu_v1(bandwidth_mode: str = "CALC", convention: str = "hwnn",
     from hwnn.hw.presets_tpu import tpu_v1 as make
 
     return make(bandwidth_mode, convention, memory)
-
-
-def tpu_section(workload: Workload):
-    """The study's TPU section (``hwnn.hw.presets_tpu.tpu_section``): per-layer cycles,
-    utilization, SRAM/DRAM traffic and energy on TPU v1, with two inline SVG charts."""
-    from hwnn.hw.presets_tpu import tpu_section as make
-
-    return make(workload)

@@ -24,7 +24,7 @@ and writes, accumulator read-modify-writes (32-bit, once per row tile of K; pric
 ``hwnn.hw.energy``, then brought to 40 W x time (``roofline.cap_to_power``).
 
 ``backend="systolic"`` hands each layer to the cycle-accurate systolic-array simulator in
-``hwnn.hw.systolic`` when that module provides one (see ``systolic_backend``; preset
+``hwnn.hw.systolic`` (see ``systolic_backend``; preset
 ``tpu-v1-systolic``). SCALE-Sim's weight-stationary folds load each weight tile without
 overlapping the previous fold (2 x 256 + 256 + M - 2 cycles per fold), whereas TPU v1
 double-buffers weights, so the simulator's cycle counts run above the mapped roofline's.
@@ -32,7 +32,6 @@ double-buffers weights, so the simulator's cycle counts run above the mapped roo
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, replace
 
 from hwnn.errors import ConfigError
@@ -81,64 +80,19 @@ def _slowdown(weight: Format, act: Format) -> int | None:
     return None
 
 
-def _bandwidth_mode() -> str:
-    """DRAM-limited ("USER") bandwidth needs the simulator's user-bandwidth model; without
-    it, SCALE-Sim's CALC mode (reads never stall) is what the simulator offers."""
-    try:
-        importlib.import_module("hwnn.hw.systolic_user")
-    except ImportError:
-        return "CALC"
-    return "USER"
-
-
 def systolic_backend():
-    """The simulator's ``run``, configured as TPU v1, when the simulator is there.
+    """The systolic-array simulator configured as TPU v1 (``hwnn.hw.presets_tpu``), as a
+    callable ``(Workload) -> list[LayerEstimate]``.
 
-    In order: ``hwnn.hw.presets_tpu.tpu_v1()`` (the simulator's own TPU v1 preset),
-    ``hwnn.hw.systolic.tpu_v1()``, or ``hwnn.hw.systolic.SystolicArray`` built here with
-    TPU v1's numbers (256 x 256, weight-stationary, 24 MiB unified buffer for inputs, the
-    four-tile weight FIFO for filters, 4 MiB accumulators for outputs, 34 GB/s = 48.6
-    bytes per 700 MHz cycle). Returns a callable ``(Workload) -> list[LayerEstimate]``, or
-    None.
+    It runs in SCALE-Sim's CALC bandwidth mode (prefetch keeps up). On TPU v1 the
+    activations live in the 24 MiB unified buffer, written by the host over PCIe, and only
+    weights stream from the 34 GB/s DRAM; the USER mode would charge every operand to that
+    DRAM, which is SCALE-Sim's machine, not the TPU. The weight bandwidth limit is what the
+    roofline backend models.
     """
-    mode = _bandwidth_mode()
-    for module_name in ("hwnn.hw.presets_tpu", "hwnn.hw.systolic"):
-        try:
-            mod = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        factory = getattr(mod, "tpu_v1", None)
-        if not callable(factory):
-            continue
-        try:
-            dev = factory(bandwidth_mode=mode)
-        except TypeError:
-            try:
-                dev = factory()
-            except TypeError:
-                continue
-        if isinstance(dev, Device):
-            return dev.run
-    try:
-        mod = importlib.import_module("hwnn.hw.systolic")
-    except ImportError:
-        return None
-    array, config = getattr(mod, "SystolicArray", None), getattr(mod, "ArrayConfig", None)
-    if isinstance(array, type) and issubclass(array, Device) and config is not None:
-        c = TPUConfig()
-        try:
-            cfg = config(
-                rows=c.rows, cols=c.cols, dataflow="ws",
-                ifmap_sram_kb=c.unified_buffer_bytes // 1024,
-                filter_sram_kb=c.weight_fifo_bytes // 1024,
-                ofmap_sram_kb=c.accumulator_bytes // 1024,
-                bandwidth_mode=mode, dram_bw_words=c.dram_bandwidth_bytes_per_s / c.clock_hz,
-                word_bytes=1, freq_hz=c.clock_hz, name="tpu-v1-systolic",
-            )
-            return array(cfg).run
-        except (TypeError, ValueError):
-            return None
-    return None
+    from hwnn.hw.presets_tpu import tpu_v1
+
+    return tpu_v1(bandwidth_mode="CALC").run
 
 
 class TPU(Device):
@@ -164,11 +118,6 @@ class TPU(Device):
     def run(self, workload: Workload) -> list[LayerEstimate]:
         if self.backend == "systolic":
             sim = systolic_backend()
-            if sim is None:
-                raise ConfigError(
-                    "the systolic backend needs hwnn.hw.systolic (a tpu_v1() Device or "
-                    "simulate_layer); use backend='roofline'"
-                )
             # the simulator prices ops and accesses; bring them to 40 W x time like the
             # roofline backend, so both sit on the same scale as the other devices
             watts = self.config.busy_power_w
