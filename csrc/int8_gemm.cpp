@@ -1,5 +1,6 @@
 #include "simd_reduce.hpp"  // first: its pragmas cover the intrinsics headers
 //
+#include <cstring>
 #include <vector>
 
 #include "int8_gemm.hpp"
@@ -178,6 +179,139 @@ struct Vnni {
   };
 };
 
+// ---------------------------------------------------------------- AVX-512 VNNI, packed B
+// From kPackedMinRows rows up, B is packed once per call into panels of 16 columns in which
+// each 64-byte line holds 4 consecutive k of those 16 columns (VPDPBUSD's groups of four).
+// One broadcast of 4 bytes of an A row times one such line updates 16 outputs, so an
+// R x (16 NV) register tile needs no horizontal sums at all: per 4 k, NV vector loads, R
+// broadcasts and R * NV VPDPBUSD. A is read in place (4-byte groups) unless k % 4 != 0 or
+// it is int8, when a copy is padded to whole groups and offset by 128 (S8).
+
+#define HWNN_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+static constexpr std::size_t kPackedMinRows = 32;
+static constexpr int kPackedMR = 8, kPackedNV = 3;  // 8 rows x 48 columns, 24 accumulators
+
+static inline i32 load_group(const u8 *p) {  // 4 bytes of A, any alignment
+  i32 v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// bp[(j / 16) * stride + q * 64 + (j % 16) * 4 + t] = b[j * k + 4 q + t], zero past n and k.
+static void pack_b_groups(const i8 *b, std::size_t n, std::size_t k, std::size_t stride, i8 *bp) {
+  const std::size_t full = k / 4;
+  for (std::size_t j = 0; j < n; ++j) {
+    const i8 *row = b + j * k;
+    i8 *out = bp + (j / 16) * stride + (j % 16) * 4;
+    for (std::size_t q = 0; q < full; ++q) std::memcpy(out + q * 64, row + 4 * q, 4);
+    for (std::size_t t = 4 * full; t < k; ++t) out[full * 64 + (t - 4 * full)] = row[t];
+  }
+}
+
+// acc += VPDPBUSD(a, b) in place: with the intrinsic, GCC 12 copies each accumulator to a
+// scratch register and back (and spills them) around every instruction.
+HWNN_VNNI __attribute__((always_inline)) inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+
+template <int NV>
+HWNN_VNNI __attribute__((always_inline)) inline void row_update(__m512i (&acc)[NV], const u8 *arow,
+                                                               const __m512i (&vb)[NV]) {
+  const __m512i va = _mm512_set1_epi32(load_group(arow));
+  for (int j = 0; j < NV; ++j) acc[j] = dpbusd(acc[j], va, vb[j]);
+}
+
+template <int NV>
+HWNN_VNNI __attribute__((always_inline)) inline void row_store(const __m512i (&acc)[NV],
+                                                              const i32 *corr, i32 *c,
+                                                              std::size_t cols) {
+  for (int j = 0; j < NV; ++j) {
+    const std::size_t left = cols - 16 * static_cast<std::size_t>(j);
+    const __mmask16 mask = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1);
+    const __m512i cv = corr ? _mm512_loadu_si512(corr + 16 * j) : _mm512_setzero_si512();
+    _mm512_mask_storeu_epi32(c + 16 * j, mask, _mm512_sub_epi32(acc[j], cv));
+  }
+}
+
+// One small accumulator array per row (GCC keeps one array of 24 vectors in memory).
+template <int R, int NV>
+HWNN_VNNI static void vnni_packed_tile(const u8 *a, std::size_t lda, const i8 *bp,
+                                       std::size_t panel, std::size_t k4, const i32 *corr, i32 *c,
+                                       std::size_t ldc, std::size_t cols) {
+  static_assert(R >= 1 && R <= 8, "up to 8 rows");
+  __m512i c0[NV], c1[NV], c2[NV], c3[NV], c4[NV], c5[NV], c6[NV], c7[NV];
+  for (int j = 0; j < NV; ++j)
+    c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = c6[j] = c7[j] = _mm512_setzero_si512();
+  for (std::size_t q = 0; q < k4; ++q) {
+    __m512i vb[NV];
+    for (int j = 0; j < NV; ++j) vb[j] = _mm512_loadu_si512(bp + j * panel + q * 64);
+    const u8 *ar = a + 4 * q;
+    row_update<NV>(c0, ar, vb);
+    if constexpr (R > 1) row_update<NV>(c1, ar + lda, vb);
+    if constexpr (R > 2) row_update<NV>(c2, ar + 2 * lda, vb);
+    if constexpr (R > 3) row_update<NV>(c3, ar + 3 * lda, vb);
+    if constexpr (R > 4) row_update<NV>(c4, ar + 4 * lda, vb);
+    if constexpr (R > 5) row_update<NV>(c5, ar + 5 * lda, vb);
+    if constexpr (R > 6) row_update<NV>(c6, ar + 6 * lda, vb);
+    if constexpr (R > 7) row_update<NV>(c7, ar + 7 * lda, vb);
+  }
+  row_store<NV>(c0, corr, c, cols);
+  if constexpr (R > 1) row_store<NV>(c1, corr, c + ldc, cols);
+  if constexpr (R > 2) row_store<NV>(c2, corr, c + 2 * ldc, cols);
+  if constexpr (R > 3) row_store<NV>(c3, corr, c + 3 * ldc, cols);
+  if constexpr (R > 4) row_store<NV>(c4, corr, c + 4 * ldc, cols);
+  if constexpr (R > 5) row_store<NV>(c5, corr, c + 5 * ldc, cols);
+  if constexpr (R > 6) row_store<NV>(c6, corr, c + 6 * ldc, cols);
+  if constexpr (R > 7) row_store<NV>(c7, corr, c + 7 * ldc, cols);
+}
+
+template <int R, int NV>
+struct VnniPacked {
+  static constexpr void (*fn)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t,
+                              const i32 *, i32 *, std::size_t, std::size_t) =
+      vnni_packed_tile<R, NV>;
+};
+
+template <Mode M>
+static void run_vnni_packed(const u8 *a, std::size_t m, const i8 *b, std::size_t n,
+                            std::size_t k, const i32 *bsum, i32 *c) {
+  // Panels are padded by one cache line so that the NV panels of a tile do not all map to
+  // the same L1 set when k is a multiple of 1024.
+  const std::size_t k4 = (k + 3) / 4, panels = (n + 15) / 16, stride = k4 * 64 + 64;
+  std::vector<i8> bp(panels * stride, 0);
+  pack_b_groups(b, n, k, stride, bp.data());
+  std::vector<i32> corr;
+  if (M == Mode::S8) {  // a + 128 was multiplied: subtract 128 sum_k B[j][k]
+    corr.assign(panels * 16, 0);
+    for (std::size_t j = 0; j < n; ++j) corr[j] = 128 * bsum[j];
+  }
+  // A is read in place when its rows are whole 4-byte groups of unsigned bytes; otherwise a
+  // copy pads them (and offsets int8 by 128).
+  std::vector<u8> padded;
+  const u8 *ap = a;
+  std::size_t lda = k;
+  if (M == Mode::S8 || k % 4 != 0) {
+    lda = k4 * 4;
+    padded.assign(m * lda, 0);  // past k, B is zero: any a will do
+    const u8 flip = M == Mode::S8 ? 0x80 : 0;
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t q = 0; q < k; ++q) padded[i * lda + q] = a[i * k + q] ^ flip;
+    ap = padded.data();
+  }
+  using Fn = void (*)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t, const i32 *,
+                      i32 *, std::size_t, std::size_t);
+  static constexpr TileTable<Fn, VnniPacked, kPackedMR, kPackedNV> table{};
+  const i32 *cr = corr.empty() ? nullptr : corr.data();
+  for_each_tile(m, n, kPackedMR, 16 * kPackedNV, k,
+                [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
+                  table.fn[rows - 1][(cols + 15) / 16 - 1](
+                      ap + i0 * lda, lda, bp.data() + (j0 / 16) * stride, stride, k4,
+                      cr ? cr + j0 : nullptr, c + i0 * n + j0, n, cols);
+                });
+}
+
 // ---------------------------------------------------------------- driver
 
 template <int MR, int NR, template <int, int> class Make>
@@ -215,6 +349,7 @@ static void run_vnni(const u8 *a, std::size_t m, const i8 *b, std::size_t n, std
     row_sums_vnni(b, n, k, bsum.data());
   }
   const i32 *bs = bsum.empty() ? nullptr : bsum.data();
+  if (m >= kPackedMinRows) return run_vnni_packed<M>(a, m, b, n, k, bs, c);
   // Batch 1 and 2 get wider tiles, as in binary_gemm.
   if (m == 1) run<1, 16, Vnni<M>::template Tile>(a, m, b, n, k, bs, c);
   else if (m == 2) run<2, 8, Vnni<M>::template Tile>(a, m, b, n, k, bs, c);
