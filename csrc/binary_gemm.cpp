@@ -4,6 +4,8 @@
 #include "bitpack.hpp"
 #include "tile_driver.hpp"
 
+#include <vector>
+
 namespace hwnn {
 
 using u64 = std::uint64_t;
@@ -189,6 +191,104 @@ struct Avx512Tile {
   static constexpr TileFn fn = avx512_tile<R, C>;
 };
 
+// ---------------------------------------------------------------- AVX-512, packed B
+// From kPackedMinRows rows up, B is packed once per call into panels of 8 columns in which
+// each 64-byte line holds one word of those 8 columns. One broadcast A word XOR such a line
+// gives 8 outputs' differing bits in 64-bit lanes: xor, VPOPCNTQ and add per 512 bit-MACs
+// as in the tiles above, but the accumulators are already per output (no transposing
+// reduction per tile, no A vector loads), and an 8 x 24 tile keeps 24 accumulators busy.
+
+static constexpr std::size_t kPackedMinRows = 16;
+static constexpr int kPackedMR = 8, kPackedNV = 3;  // 8 rows x 24 columns
+
+// bp[(j / 8) * stride + w * 8 + j % 8] = b[j * words + w], zero past n.
+static void pack_b_panels(const u64 *b, std::size_t n, std::size_t words, std::size_t stride,
+                          u64 *bp) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const u64 *row = b + j * words;
+    u64 *out = bp + (j / 8) * stride + j % 8;
+    for (std::size_t w = 0; w < words; ++w) out[w * 8] = row[w];
+  }
+}
+
+template <int NV>
+HWNN_AVX512_POPCNT __attribute__((always_inline)) inline void packed_row_update(
+    __m512i (&acc)[NV], const u64 *arow, const __m512i (&vb)[NV]) {
+  const __m512i va = _mm512_set1_epi64(static_cast<long long>(*arow));
+  for (int j = 0; j < NV; ++j)
+    acc[j] = _mm512_add_epi64(acc[j], _mm512_popcnt_epi64(_mm512_xor_si512(va, vb[j])));
+}
+
+template <int NV>
+HWNN_AVX512_POPCNT __attribute__((always_inline)) inline void packed_row_store(
+    const __m512i (&acc)[NV], std::int32_t k, std::int32_t *c, std::size_t cols) {
+  const __m256i kv = _mm256_set1_epi32(k);
+  for (int j = 0; j < NV; ++j) {
+    const std::size_t left = cols - 8 * static_cast<std::size_t>(j);
+    // A 512-bit masked store of the low 8 lanes (no AVX-512VL needed).
+    const __mmask16 mask = left >= 8 ? 0xff : static_cast<__mmask16>((1u << left) - 1);
+    const __m256i d = _mm512_cvtepi64_epi32(acc[j]);
+    _mm512_mask_storeu_epi32(c + 8 * j, mask,
+                             _mm512_castsi256_si512(_mm256_sub_epi32(kv, _mm256_slli_epi32(d, 1))));
+  }
+}
+
+// One small accumulator array per row (GCC keeps one array of 24 vectors in memory).
+template <int R, int NV>
+HWNN_AVX512_POPCNT static void avx512_packed_tile(const u64 *a, std::size_t lda, const u64 *bp,
+                                                  std::size_t stride, std::size_t words,
+                                                  std::int32_t k, std::int32_t *c,
+                                                  std::size_t ldc, std::size_t cols) {
+  static_assert(R >= 1 && R <= 8, "up to 8 rows");
+  __m512i c0[NV], c1[NV], c2[NV], c3[NV], c4[NV], c5[NV], c6[NV], c7[NV];
+  for (int j = 0; j < NV; ++j)
+    c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = c6[j] = c7[j] = _mm512_setzero_si512();
+  for (std::size_t w = 0; w < words; ++w) {
+    __m512i vb[NV];
+    for (int j = 0; j < NV; ++j) vb[j] = _mm512_loadu_si512(bp + j * stride + w * 8);
+    const u64 *ar = a + w;
+    packed_row_update<NV>(c0, ar, vb);
+    if constexpr (R > 1) packed_row_update<NV>(c1, ar + lda, vb);
+    if constexpr (R > 2) packed_row_update<NV>(c2, ar + 2 * lda, vb);
+    if constexpr (R > 3) packed_row_update<NV>(c3, ar + 3 * lda, vb);
+    if constexpr (R > 4) packed_row_update<NV>(c4, ar + 4 * lda, vb);
+    if constexpr (R > 5) packed_row_update<NV>(c5, ar + 5 * lda, vb);
+    if constexpr (R > 6) packed_row_update<NV>(c6, ar + 6 * lda, vb);
+    if constexpr (R > 7) packed_row_update<NV>(c7, ar + 7 * lda, vb);
+  }
+  packed_row_store<NV>(c0, k, c, cols);
+  if constexpr (R > 1) packed_row_store<NV>(c1, k, c + ldc, cols);
+  if constexpr (R > 2) packed_row_store<NV>(c2, k, c + 2 * ldc, cols);
+  if constexpr (R > 3) packed_row_store<NV>(c3, k, c + 3 * ldc, cols);
+  if constexpr (R > 4) packed_row_store<NV>(c4, k, c + 4 * ldc, cols);
+  if constexpr (R > 5) packed_row_store<NV>(c5, k, c + 5 * ldc, cols);
+  if constexpr (R > 6) packed_row_store<NV>(c6, k, c + 6 * ldc, cols);
+  if constexpr (R > 7) packed_row_store<NV>(c7, k, c + 7 * ldc, cols);
+}
+
+using PackedFn = void (*)(const u64 *, std::size_t, const u64 *, std::size_t, std::size_t,
+                          std::int32_t, std::int32_t *, std::size_t, std::size_t);
+
+template <int R, int NV>
+struct Avx512Packed {
+  static constexpr PackedFn fn = avx512_packed_tile<R, NV>;
+};
+
+static void run_avx512_packed(const u64 *a, std::size_t m, const u64 *b, std::size_t n,
+                              std::size_t words, std::size_t k, std::int32_t *c) {
+  // Panels padded by one line so the NV panels of a tile do not share an L1 set.
+  const std::size_t panels = (n + 7) / 8, stride = words * 8 + 8;
+  std::vector<u64> bp(panels * stride, 0);
+  pack_b_panels(b, n, words, stride, bp.data());
+  static constexpr TileTable<PackedFn, Avx512Packed, kPackedMR, kPackedNV> table{};
+  for_each_tile(m, n, kPackedMR, 8 * kPackedNV, words * 8,
+                [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
+                  table.fn[rows - 1][(cols + 7) / 8 - 1](
+                      a + i0 * words, words, bp.data() + (j0 / 8) * stride, stride, words,
+                      static_cast<std::int32_t>(k), c + i0 * n + j0, n, cols);
+                });
+}
+
 // ---------------------------------------------------------------- driver
 
 template <int MR, int NR, template <int, int> class Make>
@@ -211,7 +311,8 @@ Path binary_gemm_words(const u64 *a, std::size_t m, const u64 *b, std::size_t n,
     case Path::Avx512:
       if (m == 1) run<1, 16, Avx512Tile>(a, m, b, n, words, k, c);
       else if (m == 2) run<2, 8, Avx512Tile>(a, m, b, n, words, k, c);
-      else run<4, 4, Avx512Tile>(a, m, b, n, words, k, c);
+      else if (m < kPackedMinRows) run<4, 4, Avx512Tile>(a, m, b, n, words, k, c);
+      else run_avx512_packed(a, m, b, n, words, k, c);
       break;
     case Path::Avx2: run<2, 4, Avx2Tile>(a, m, b, n, words, k, c); break;
     case Path::Popcnt: run<2, 2, PopcntTile>(a, m, b, n, words, k, c); break;
