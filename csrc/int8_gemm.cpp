@@ -199,13 +199,44 @@ static inline i32 load_group(const u8 *p) {  // 4 bytes of A, any alignment
 }
 
 // bp[(j / 16) * stride + q * 64 + (j % 16) * 4 + t] = b[j * k + 4 q + t], zero past n and k.
-static void pack_b_groups(const i8 *b, std::size_t n, std::size_t k, std::size_t stride, i8 *bp) {
-  const std::size_t full = k / 4;
+// Whole 16-row x 64-byte blocks go through a 16 x 16 transpose of 4-byte groups (four
+// shuffle stages); the rest (last rows, tail of k) byte by byte.
+HWNN_VNNI static void pack_b_groups(const i8 *b, std::size_t n, std::size_t k,
+                                    std::size_t stride, i8 *bp) {
+  const std::size_t full_rows = n / 16 * 16, full_q = k / 64 * 16;
+  for (std::size_t j0 = 0; j0 < full_rows; j0 += 16) {
+    i8 *panel = bp + (j0 / 16) * stride;
+    for (std::size_t q0 = 0; q0 < full_q; q0 += 16) {
+      __m512i r[16], t[16], u[16];
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(b + (j0 + i) * k + 4 * q0);
+      for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+      }
+      for (int i = 0; i < 4; ++i) {  // u[4i + s], 128-bit lane L: rows 4i..4i+3, group 4L + s
+        u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+      }
+      for (int s = 0; s < 4; ++s) {
+        const __m512i v0 = _mm512_shuffle_i32x4(u[s], u[4 + s], 0x88);
+        const __m512i w0 = _mm512_shuffle_i32x4(u[s], u[4 + s], 0xDD);
+        const __m512i v1 = _mm512_shuffle_i32x4(u[8 + s], u[12 + s], 0x88);
+        const __m512i w1 = _mm512_shuffle_i32x4(u[8 + s], u[12 + s], 0xDD);
+        i8 *out = panel + (q0 + s) * 64;
+        _mm512_storeu_si512(out + 0 * 256, _mm512_shuffle_i32x4(v0, v1, 0x88));
+        _mm512_storeu_si512(out + 1 * 256, _mm512_shuffle_i32x4(w0, w1, 0x88));
+        _mm512_storeu_si512(out + 2 * 256, _mm512_shuffle_i32x4(v0, v1, 0xDD));
+        _mm512_storeu_si512(out + 3 * 256, _mm512_shuffle_i32x4(w0, w1, 0xDD));
+      }
+    }
+  }
   for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t from = j < full_rows ? 4 * full_q : 0;  // bytes already packed
     const i8 *row = b + j * k;
     i8 *out = bp + (j / 16) * stride + (j % 16) * 4;
-    for (std::size_t q = 0; q < full; ++q) std::memcpy(out + q * 64, row + 4 * q, 4);
-    for (std::size_t t = 4 * full; t < k; ++t) out[full * 64 + (t - 4 * full)] = row[t];
+    for (std::size_t t = from; t < k; ++t) out[t / 4 * 64 + t % 4] = row[t];
   }
 }
 
