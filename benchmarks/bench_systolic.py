@@ -53,6 +53,8 @@ DEFAULT_CASES = [
     ("alexnet.csv", False, 128, 128, "ws", (512, 512, 256)),
     ("alexnet.csv", False, 128, 128, "os", (512, 512, 256)),
     ("alexnet.csv", False, 128, 128, "is", (512, 512, 256)),
+    ("resnet18.csv", False, 128, 128, "ws", (512, 512, 256)),
+    ("resnet18.csv", False, 256, 256, "os", (1024, 1024, 512)),
     ("yolo_tiny_tail.csv", False, 256, 256, "ws", (6144, 6144, 2048)),
     ("mobilenet_tail.csv", False, 64, 32, "os", (256, 256, 128)),
     ("ncf.csv", True, 128, 128, "os", (256, 256, 128)),
