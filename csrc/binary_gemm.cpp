@@ -198,7 +198,7 @@ struct Avx512Tile {
 // as in the tiles above, but the accumulators are already per output (no transposing
 // reduction per tile, no A vector loads), and an 8 x 24 tile keeps 24 accumulators busy.
 
-static constexpr std::size_t kPackedMinRows = 16;
+static constexpr std::size_t kPackedMinRows = 24;
 static constexpr int kPackedMR = 8, kPackedNV = 3;  // 8 rows x 24 columns
 
 // bp[(j / 8) * stride + w * 8 + j % 8] = b[j * words + w], zero past n.
