@@ -12,13 +12,16 @@ CXX="${CXX:-g++}"
 sources=(cpu_features kernel_path bitpack binary_gemm ternary_gemm int8_gemm binary_conv2d
   output_transform plan_runner)
 objs=()
+pids=()
 for s in "${sources[@]}"; do
   "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=all -fopenmp -DHWNN_HAVE_OPENMP=1 -Wall -Wextra -Icsrc \
     -c "csrc/$s.cpp" -o "$out/$s.o" &
+  pids+=($!)
   objs+=("$out/$s.o")
 done
-wait
+# a bare `wait` returns 0 whatever the compilers said: wait for each and stop on a failure
+for pid in "${pids[@]}"; do wait "$pid"; done
 "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -fopenmp -DHWNN_HAVE_OPENMP=1 -Wall -Wextra -Icsrc \
   tests/native/test_kernels.cpp "${objs[@]}" -o "$out/test_kernels"
