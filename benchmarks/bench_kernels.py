@@ -22,7 +22,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -31,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from hwnn import kernels  # noqa: E402
 from hwnn.kernels import backend  # noqa: E402
+from hwnn.system import cpu_model  # noqa: E402
 
 TARGETS = {  # issue 4 (AMD AVX2 core) and the AVX-512 brief
     "binary 4096^3": 8.0,
@@ -39,17 +39,6 @@ TARGETS = {  # issue 4 (AMD AVX2 core) and the AVX-512 brief
     "int8 256x1024x4096": 2.0,
     "int8 4096^3": 2.0,
 }
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def cpu_mhz() -> float | None:
