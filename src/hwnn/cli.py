@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "hwnn.commands.quantize",
     "hwnn.commands.hardware",
     "hwnn.commands.simulate",
+    "hwnn.commands.step",
     "hwnn.commands.bench",  # with `bench ladder` from hwnn.commands.ladder
 ]
 
