@@ -26,29 +26,35 @@ void scale_bias_reference(const i32 *c, std::size_t m, std::size_t n, const floa
 
 // Same operations in the same order as the reference, so results are bit-identical; the
 // compiler vectorizes the inner loop (no reassociation is needed, so no -ffast-math).
+static void scale_bias_row(const i32 *ci, std::size_t n, float rs, const float *col_scale,
+                           const float *bias, float *oi) {
+  if (col_scale && bias) {
+    for (std::size_t j = 0; j < n; ++j) oi[j] = static_cast<float>(ci[j]) * rs * col_scale[j] + bias[j];
+  } else {
+    for (std::size_t j = 0; j < n; ++j) {
+      float y = static_cast<float>(ci[j]) * rs;
+      if (col_scale) y *= col_scale[j];
+      if (bias) y += bias[j];
+      oi[j] = y;
+    }
+  }
+}
+
 void scale_bias(const i32 *c, std::size_t m, std::size_t n, const float *row_scale,
                 const float *col_scale, const float *bias, float *out) {
   const int threads = kernel_threads();
-  (void)threads;
-#ifdef HWNN_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && m > 1 && m * n >= (1u << 16))
-#endif
-  for (long long ii = 0; ii < static_cast<long long>(m); ++ii) {
-    const std::size_t i = static_cast<std::size_t>(ii);
-    const float rs = row_scale ? row_scale[i] : 1.0f;
-    const i32 *ci = c + i * n;
-    float *oi = out + i * n;
-    if (col_scale && bias) {
-      for (std::size_t j = 0; j < n; ++j) oi[j] = static_cast<float>(ci[j]) * rs * col_scale[j] + bias[j];
-    } else {
-      for (std::size_t j = 0; j < n; ++j) {
-        float y = static_cast<float>(ci[j]) * rs;
-        if (col_scale) y *= col_scale[j];
-        if (bias) y += bias[j];
-        oi[j] = y;
-      }
-    }
+  auto row = [&](std::size_t i) {
+    scale_bias_row(c + i * n, n, row_scale ? row_scale[i] : 1.0f, col_scale, bias, out + i * n);
+  };
+  // Small outputs never enter OpenMP, not even a one-thread team (~0.1 us per call).
+  if (threads <= 1 || m <= 1 || m * n < (1u << 16)) {
+    for (std::size_t i = 0; i < m; ++i) row(i);
+    return;
   }
+#ifdef HWNN_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (long long ii = 0; ii < static_cast<long long>(m); ++ii) row(static_cast<std::size_t>(ii));
 }
 
 void sign_threshold_reference(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
@@ -64,14 +70,17 @@ void sign_threshold_reference(const i32 *c, std::size_t m, std::size_t n, const 
   }
 }
 
+// The flip flags as bits, one word per 64 channels, so a group's flags are one shift away.
+void pack_flip_bits(const std::uint8_t *flip, std::size_t n, u64 *bits) {
+  for (std::size_t w = 0; w < words_for(n); ++w) bits[w] = 0;
+  for (std::size_t j = 0; j < n; ++j) bits[j / 64] |= static_cast<u64>(flip[j] != 0) << (j % 64);
+}
+
 // One compare per 16 channels gives 16 sign bits directly as a mask register.
 __attribute__((target("avx512f"))) static void sign_threshold_avx512(
-    const i32 *c, std::size_t m, std::size_t n, const i32 *threshold, const std::uint8_t *flip,
+    const i32 *c, std::size_t m, std::size_t n, const i32 *threshold, const u64 *flips,
     u64 *out) {
   const std::size_t words = words_for(n);
-  std::vector<u64> flips(words, 0);  // flip as bits, so a group's flags are one shift away
-  for (std::size_t j = 0; j < n; ++j)
-    if (flip[j]) flips[j / 64] |= u64{1} << (j % 64);
   for (std::size_t i = 0; i < m; ++i) {
     const i32 *ci = c + i * n;
     for (std::size_t w = 0; w < words; ++w) {
@@ -92,11 +101,18 @@ __attribute__((target("avx512f"))) static void sign_threshold_avx512(
   }
 }
 
+void sign_threshold_bits(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
+                         const std::uint8_t *flip, const u64 *flip_bits, u64 *out) {
+  const CpuFeatures &f = cpu_features();
+  if (f.avx512f && f.avx512bw) sign_threshold_avx512(c, m, n, threshold, flip_bits, out);
+  else sign_threshold_reference(c, m, n, threshold, flip, out);
+}
+
 void sign_threshold(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
                     const std::uint8_t *flip, u64 *out) {
-  const CpuFeatures &f = cpu_features();
-  if (f.avx512f && f.avx512bw) sign_threshold_avx512(c, m, n, threshold, flip, out);
-  else sign_threshold_reference(c, m, n, threshold, flip, out);
+  std::vector<u64> bits(words_for(n));
+  pack_flip_bits(flip, n, bits.data());
+  sign_threshold_bits(c, m, n, threshold, flip, bits.data(), out);
 }
 
 const char *output_transform_path() {

@@ -28,6 +28,12 @@ void sign_threshold_reference(const std::int32_t *c, std::size_t m, std::size_t 
                               std::uint64_t *out);
 void sign_threshold(const std::int32_t *c, std::size_t m, std::size_t n,
                     const std::int32_t *threshold, const std::uint8_t *flip, std::uint64_t *out);
+// The same with the flip flags also given as bits (pack_flip_bits), packed once per layer
+// rather than once per call: what a deployed plan uses.
+void pack_flip_bits(const std::uint8_t *flip, std::size_t n, std::uint64_t *bits);
+void sign_threshold_bits(const std::int32_t *c, std::size_t m, std::size_t n,
+                         const std::int32_t *threshold, const std::uint8_t *flip,
+                         const std::uint64_t *flip_bits, std::uint64_t *out);
 
 const char *output_transform_path();
 

@@ -55,16 +55,28 @@ void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t i
   ops_.push_back(std::move(op));
 }
 
-// c[o] = sum_i a[i] w[o][i] for one row; a_signed: a is int8 (offset by 128 for VPDPBUSD and
-// corrected with the row sums), else uint8. a is read in groups of 4, zero padded.
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni(
-    const std::int8_t *a, std::size_t in, bool a_signed, const std::int8_t *panels,
+// Stores the 16-lane accumulators of panels [p, p + np) into c (masked at the last panel),
+// subtracting 128 x the row sums when the input bytes were offset from int8 to uint8.
+__attribute__((target("avx512f,avx512bw"))) static void store_panels(
+    const __m512i *acc, std::size_t p, std::size_t np, std::size_t out, bool offset,
+    const std::int32_t *row_sums, std::int32_t *c) {
+  for (std::size_t j = 0; j < np; ++j) {
+    const std::size_t o0 = (p + j) * kPanel, valid = std::min(kPanel, out - o0);
+    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+    __m512i r = acc[j];
+    if (offset)
+      r = _mm512_sub_epi32(r, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(mask, row_sums + o0), 7));
+    _mm512_mask_storeu_epi32(c + o0, mask, r);
+  }
+}
+
+// c[o] = sum_i a[i] w[o][i] for one row from `groups` input words of 4 bytes (VPDPBUSD's
+// unsigned operand; int8 input arrives offset by 128 and `offset` corrects it with the row
+// sums). Dense: every group, in order.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni_dense(
+    const std::uint32_t *words, std::size_t groups, bool offset, const std::int8_t *panels,
     const std::int32_t *row_sums, std::size_t out, std::int32_t *c) {
-  const std::size_t groups = (in + 3) / 4, npanels = (out + kPanel - 1) / kPanel;
-  std::vector<std::uint32_t> words(groups, 0);
-  std::memcpy(words.data(), a, in);
-  if (a_signed)
-    for (auto &wd : words) wd ^= 0x80808080u;  // padding bytes meet zero weights: harmless
+  const std::size_t npanels = (out + kPanel - 1) / kPanel;
   // Up to 8 panels at once, even and odd groups in separate accumulators: 16 independent
   // VPDPBUSD chains hide its 5-cycle latency (4 chains left the GEMV latency-bound).
   for (std::size_t p = 0; p < npanels; p += 8) {
@@ -89,15 +101,82 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni(
                                      _mm512_loadu_si512(base + (j * groups + g) * kPanel * 4));
     }
     for (std::size_t j = 0; j < np; ++j) acc[j] = _mm512_add_epi32(acc[j], odd[j]);
-    for (std::size_t j = 0; j < np; ++j) {
-      const std::size_t o0 = (p + j) * kPanel, valid = std::min(kPanel, out - o0);
-      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
-      __m512i r = acc[j];
-      if (a_signed)
-        r = _mm512_sub_epi32(r, _mm512_slli_epi32(_mm512_maskz_loadu_epi32(mask, row_sums + o0), 7));
-      _mm512_mask_storeu_epi32(c + o0, mask, r);
-    }
+    store_panels(acc, p, np, out, offset, row_sums, c);
   }
+}
+
+// The same product over the listed groups only: a group of four zero bytes adds nothing,
+// so for sparse non-negative input (a ReLU's output, an image's background) only the
+// weights of nonzero groups are read. Exact, like skipping zero activations in Cnvlutin
+// (Albericio et al., ISCA 2016) and EIE (Han et al., ISCA 2016).
+template <int NP>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni_sparse_panels(
+    const std::uint32_t *words, const std::uint32_t *nz, std::size_t nnz, std::size_t groups,
+    const std::int8_t *base, __m512i *acc) {
+  // NP is a constant so the NP accumulators stay in registers as independent chains (with a
+  // run-time count GCC interchanged the loops into one latency-bound chain per panel).
+  for (int j = 0; j < NP; ++j) acc[j] = _mm512_setzero_si512();
+  for (std::size_t t = 0; t < nnz; ++t) {
+    const std::size_t g = nz[t];
+    const __m512i a0 = _mm512_set1_epi32(static_cast<int>(words[g]));
+    const std::int8_t *wp = base + g * kPanel * 4;
+#pragma GCC unroll 8
+    for (int j = 0; j < NP; ++j)
+      acc[j] = _mm512_dpbusd_epi32(acc[j], a0, _mm512_loadu_si512(wp + j * groups * kPanel * 4));
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni_sparse(
+    const std::uint32_t *words, const std::uint32_t *nz, std::size_t nnz, std::size_t groups,
+    const std::int8_t *panels, std::size_t out, std::int32_t *c) {
+  const std::size_t npanels = (out + kPanel - 1) / kPanel;
+  for (std::size_t p = 0; p < npanels; p += 8) {
+    const std::size_t np = std::min<std::size_t>(8, npanels - p);
+    __m512i acc[8];
+    const std::int8_t *base = panels + p * groups * kPanel * 4;
+    const std::size_t stride = groups * kPanel * 4;  // bytes per panel
+    std::size_t j = 0;
+    if (np == 8) {
+      gemv_vnni_sparse_panels<8>(words, nz, nnz, groups, base, acc);
+      j = 8;
+    }
+    for (; j + 4 <= np; j += 4)
+      gemv_vnni_sparse_panels<4>(words, nz, nnz, groups, base + j * stride, acc + j);
+    for (; j < np; ++j)
+      gemv_vnni_sparse_panels<1>(words, nz, nnz, groups, base + j * stride, acc + j);
+    store_panels(acc, p, np, out, false, nullptr, c);
+  }
+}
+
+// Batch-1 integer layer on the VPDPBUSD panels: int8 codes with a negative value take the
+// dense path with the +128 offset; non-negative codes (uint8, or int8 that happen to be
+// >= 0) are already VPDPBUSD's unsigned operand and skip their zero groups when at least
+// a quarter of the groups are zero (below that the dense loop's two chains win).
+static void gemv_vnni(const std::int8_t *a, std::size_t in, bool a_signed,
+                      const std::int8_t *panels, const std::int32_t *row_sums, std::size_t out,
+                      std::int32_t *c) {
+  const std::size_t groups = (in + 3) / 4;
+  thread_local std::vector<std::uint32_t> words;  // the words, then the nonzero list
+  words.assign(2 * groups, 0);
+  std::memcpy(words.data(), a, in);
+  std::uint8_t any_negative = 0;
+  for (std::size_t i = 0; i < in; ++i) any_negative |= static_cast<std::uint8_t>(a[i]);
+  const bool offset = a_signed && (any_negative & 0x80u);
+  if (offset) {
+    for (std::size_t g = 0; g < groups; ++g) words[g] ^= 0x80808080u;  // padding meets zero weights
+    gemv_vnni_dense(words.data(), groups, true, panels, row_sums, out, c);
+    return;
+  }
+  std::uint32_t *nz = words.data() + groups;
+  std::size_t nnz = 0;
+  for (std::size_t g = 0; g < groups; ++g) {
+    nz[nnz] = static_cast<std::uint32_t>(g);
+    nnz += words[g] != 0;
+  }
+  if (4 * nnz <= 3 * groups)
+    gemv_vnni_sparse(words.data(), nz, nnz, groups, panels, out, c);
+  else
+    gemv_vnni_dense(words.data(), groups, false, panels, row_sums, out, c);
 }
 
 void PlanRunner::sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words,
@@ -116,6 +195,8 @@ void PlanRunner::threshold(const std::int32_t *t, const std::uint8_t *flip, std:
   op.out = n;
   op.t.assign(t, t + n);
   op.flip.assign(flip, flip + n);
+  op.flip_bits.assign(words_for(n), 0);
+  pack_flip_bits(flip, n, op.flip_bits.data());
   ops_.push_back(std::move(op));
 }
 
@@ -161,15 +242,21 @@ inline float round_even(float v) {
 // q = clamp(round(x / divisor), lo, hi) in int8 (lo = -128) or uint8 (lo = 0) codes. SSE2
 // (every x86-64 core) by hand: GCC does not vectorize the scalar loop (it sees control flow
 // in the float compares). The same IEEE operations as round_even, so results are identical.
-void quantize(const float *x, std::int8_t *q, std::size_t n, float divisor, float lo, float hi) {
-  const __m128 d = _mm_set1_ps(divisor), magic = _mm_set1_ps(12582912.0f);
+// Fixed point passes multiply = true with the power of two 2^frac: x * 2^frac equals
+// x / 2^-frac exactly (scaling by a power of two is exact), and a multiply is several times
+// cheaper than a divide.
+void quantize(const float *x, std::int8_t *q, std::size_t n, float divisor, float lo, float hi,
+              bool multiply = false) {
+  const float factor = multiply ? 1.0f / divisor : divisor;
+  const __m128 d = _mm_set1_ps(factor), magic = _mm_set1_ps(12582912.0f);
   const __m128 vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi);
   const bool is_unsigned = lo >= 0.0f;
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m128i w[4];
     for (int g = 0; g < 4; ++g) {
-      __m128 v = _mm_div_ps(_mm_loadu_ps(x + i + 4 * g), d);
+      const __m128 xv = _mm_loadu_ps(x + i + 4 * g);
+      __m128 v = multiply ? _mm_mul_ps(xv, d) : _mm_div_ps(xv, d);
       v = _mm_min_ps(_mm_max_ps(v, _mm_set1_ps(-4194304.0f)), _mm_set1_ps(4194304.0f));
       v = _mm_sub_ps(_mm_add_ps(v, magic), magic);
       w[g] = _mm_cvttps_epi32(_mm_min_ps(_mm_max_ps(v, vlo), vhi));
@@ -179,7 +266,7 @@ void quantize(const float *x, std::int8_t *q, std::size_t n, float divisor, floa
     _mm_storeu_si128(reinterpret_cast<__m128i *>(q + i), b);
   }
   for (; i < n; ++i) {
-    float r = round_even(x[i] / divisor);
+    float r = round_even(multiply ? x[i] * factor : x[i] / factor);
     r = r < lo ? lo : r;
     r = r > hi ? hi : r;
     q[i] = static_cast<std::int8_t>(static_cast<std::int32_t>(r) & 0xff);
@@ -206,7 +293,10 @@ void expect(bool ok, const char *what) {
 
 std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t cols,
                                    std::size_t *out_cols) const {
-  Value v;
+  // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
+  // and allocating and freeing six buffers per call cost about a tenth of that.
+  thread_local Value v;
+  v.tag = Tag::Float;
   v.cols = cols;
   v.f.assign(x, x + rows * cols);
   for (const Op &op : ops_) {
@@ -216,7 +306,8 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
         const float step = static_cast<float>(std::ldexp(1.0, -op.frac));
         const float lo = -std::ldexp(1.0f, op.bits - 1), hi = std::ldexp(1.0f, op.bits - 1) - 1;
         v.q.resize(v.f.size());
-        quantize(v.f.data(), v.q.data(), v.f.size(), step, lo, hi);
+        const bool exact_multiply = op.frac >= -126 && op.frac <= 126;  // 2^frac is a float
+        quantize(v.f.data(), v.q.data(), v.f.size(), step, lo, hi, exact_multiply);
         v.tag = Tag::Codes8;
         break;
       }
@@ -231,7 +322,7 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
       case Kind::IntLinear: {
         expect(v.tag == Tag::Codes8 || v.tag == Tag::CodesU8, "int_linear needs codes");
         expect(v.cols == op.in, "int_linear: input width does not match the weights");
-        v.c.assign(rows * op.out, 0);
+        v.c.resize(rows * op.out);  // every kernel writes every output
         if (rows == 1 && path_supported(Family::Int8, Path::Avx512))
           gemv_vnni(v.q.data(), op.in, v.tag == Tag::Codes8, op.panels.data(),
                     op.row_sums.data(), op.out, v.c.data());
@@ -246,7 +337,7 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
       }
       case Kind::SignLinear: {
         expect(v.tag == Tag::Signs && v.cols == op.k, "sign_linear needs signs of width k");
-        v.c.assign(rows * op.out, 0);
+        v.c.resize(rows * op.out);  // every kernel writes every output
         binary_gemm(v.s.data(), rows, op.wb.data(), op.out, op.k, v.c.data());
         v.tag = Tag::Acc;
         v.cols = op.out;
@@ -254,8 +345,9 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
       }
       case Kind::Threshold: {
         expect(v.tag == Tag::Acc && v.cols == op.out, "threshold needs an int32 accumulator");
-        v.s.assign(rows * words_for(op.out), 0);
-        sign_threshold(v.c.data(), rows, op.out, op.t.data(), op.flip.data(), v.s.data());
+        v.s.resize(rows * words_for(op.out));  // the threshold writes whole words
+        sign_threshold_bits(v.c.data(), rows, op.out, op.t.data(), op.flip.data(),
+                            op.flip_bits.data(), v.s.data());
         v.tag = Tag::Signs;
         break;
       }
@@ -291,7 +383,7 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
   }
   expect(v.tag == Tag::Float, "the last op must produce floats");
   *out_cols = v.cols;
-  return std::move(v.f);
+  return v.f;  // a copy of the few logits: the scratch buffer stays for the next call
 }
 
 }  // namespace hwnn

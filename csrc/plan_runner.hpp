@@ -46,6 +46,7 @@ class PlanRunner {
     std::vector<std::uint64_t> wb;
     std::vector<std::int32_t> t;
     std::vector<std::uint8_t> flip;
+    std::vector<std::uint64_t> flip_bits;
     std::vector<float> a, b;
   };
   std::vector<Op> ops_;

@@ -32,17 +32,21 @@ void for_each_tile(std::size_t m, std::size_t n, std::size_t mr, std::size_t nr,
   // Threads only pay above ~50 us of work: waking a team costs microseconds, and a batch-1
   // layer of a small MLP would be slower on two threads than on one.
   const bool parallel = threads > 1 && total > 1 && m * n * row_bytes >= (std::size_t{1} << 22);
-  (void)parallel;
-#ifdef HWNN_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
-#endif
-  for (long long t = 0; t < total; ++t) {
+  auto body = [&](long long t) {
     const std::size_t jb = static_cast<std::size_t>(t) / row_tiles;
     const std::size_t i0 = static_cast<std::size_t>(t) % row_tiles * mr;
     const std::size_t rows = std::min(mr, m - i0), jend = std::min(n, (jb + 1) * bc);
     for (std::size_t j0 = jb * bc; j0 < jend; j0 += nr)
       tile(i0, rows, j0, std::min(nr, jend - j0));
+  };
+  if (!parallel) {  // not even a one-thread team: entering OpenMP costs ~0.1 us per call
+    for (long long t = 0; t < total; ++t) body(t);
+    return;
   }
+#ifdef HWNN_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (long long t = 0; t < total; ++t) body(t);
 }
 
 // A [R][C] table of tile functions, indexed by the actual tile size (edges use smaller ones).

@@ -43,6 +43,24 @@ def test_quantize_and_gemm_match_numpy_steps(quantize):
     assert len(seg.runner) == 3
 
 
+@pytest.mark.parametrize("zeros", [0.0, 0.3, 0.9, 1.0])
+@pytest.mark.parametrize(
+    "quantize", [S.QuantizeFixed(8, 7), S.QuantizeInt8(np.float32(1 / 255), False)]
+)
+@pytest.mark.parametrize("k", [1, 5, 37, 784])
+def test_sparse_non_negative_gemv_is_exact(quantize, zeros, k):
+    """Batch 1 with non-negative codes skips zero groups (or runs dense): same result."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(k)
+    x = rng.uniform(0, 1, size=(1, k)).astype(np.float32)
+    x[rng.uniform(size=x.shape) < zeros] = 0.0
+    o = 150
+    w = rng.integers(-127, 128, size=(o, k), dtype=np.int8)
+    steps = [quantize, S.IntLinear(w), S.Dequantize(np.ones(o, np.float32), None)]
+    np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
+
+
 def test_binary_chain_matches_numpy_steps():
     from hwnn.deploy.fuse import NativeSegment
 
