@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_systolic.py             # default cases (~15 min)
     .venv/bin/python benchmarks/bench_systolic.py --quick     # two small cases (~1 min)
+    .venv/bin/python benchmarks/bench_systolic.py --full --log parity.jsonl  # ~1 h
     .venv/bin/python benchmarks/bench_systolic.py --json out.json
 
 Three parts:
@@ -61,6 +62,30 @@ DEFAULT_CASES = [
     ("gpt2_attention.csv", True, 128, 64, "is", (256, 256, 128)),
     ("gpt2_attention.csv", True, 32, 32, "ws", (64, 64, 64)),
 ]
+# Every SCALE-Sim topology in every dataflow (``--full``, about an hour of SCALE-Sim): square
+# arrays from 8x8 to 256x256 and non-square ones, TPU-like SRAM for the 256x256 cases.
+TPU_KB = (6144, 6144, 2048)
+FULL_CASES = DEFAULT_CASES[:3] + [
+    ("resnet18.csv", False, 128, 128, "ws", (512, 512, 256)),
+    ("resnet18.csv", False, 256, 256, "os", (1024, 1024, 512)),
+    ("resnet18.csv", False, 128, 64, "is", (512, 512, 256)),
+    ("mobilenet.csv", False, 256, 256, "ws", TPU_KB),
+    ("mobilenet.csv", False, 128, 128, "os", (512, 512, 256)),
+    ("mobilenet.csv", False, 32, 128, "is", (256, 256, 128)),
+    ("yolo_tiny.csv", False, 256, 256, "ws", TPU_KB),
+    ("yolo_tiny.csv", False, 256, 256, "os", TPU_KB),
+    ("yolo_tiny.csv", False, 256, 256, "is", TPU_KB),
+    ("gpt2.csv", True, 256, 256, "ws", TPU_KB),
+    ("gpt2.csv", True, 256, 256, "os", TPU_KB),
+    ("gpt2.csv", True, 256, 256, "is", TPU_KB),
+    ("ncf.csv", True, 128, 128, "ws", (256, 256, 128)),
+    ("ncf.csv", True, 128, 128, "os", (256, 256, 128)),
+    ("ncf.csv", True, 128, 64, "is", (256, 256, 128)),
+    ("ncf_tail.csv", True, 8, 8, "ws", (16, 16, 8)),
+    ("ncf_tail.csv", True, 8, 8, "os", (16, 16, 8)),
+    ("ncf_tail.csv", True, 8, 8, "is", (16, 16, 8)),
+    ("gpt2_attention.csv", True, 8, 32, "ws", (64, 64, 32)),
+]
 QUICK_CASES = [
     ("gpt2_attention.csv", True, 128, 64, "is", (256, 256, 128)),
     ("mobilenet_tail.csv", False, 64, 32, "os", (256, 256, 128)),
@@ -102,7 +127,7 @@ def _median_time(fn, reps: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
-def parity_and_speed(cases, py: Path, tmp: Path) -> list[dict]:
+def parity_and_speed(cases, py: Path, tmp: Path, log: Path | None = None) -> list[dict]:
     rows = []
     # SCALE-Sim's fixed start-up cost: a 1x1x1 GEMM
     tiny = tmp / "tiny.csv"
@@ -128,6 +153,9 @@ def parity_and_speed(cases, py: Path, tmp: Path) -> list[dict]:
         print(f"{topo:20s} {r:>3}x{c:<3} {df}  {len(specs):>3} layers {cycles:>9} cycles  "
               f"identical={same}  hwnn {t_hwnn:7.3f} s  SCALE-Sim {ref.wall_s:8.2f} s  "
               f"ratio {row['speedup']:7.1f}x", flush=True)
+        if log is not None:  # a long --full run keeps every finished case
+            with log.open("a") as f:
+                f.write(json.dumps(row) + "\n")
     return rows
 
 
@@ -171,6 +199,8 @@ def memory_growth() -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--full", action="store_true", help="every topology in every dataflow")
+    ap.add_argument("--log", type=Path, help="append each finished parity case (JSON lines)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--skip-scalesim", action="store_true")
     args = ap.parse_args()
@@ -180,8 +210,8 @@ def main() -> None:
         raise SystemExit("SCALE-Sim venv missing: run `make scalesim` (or --skip-scalesim)")
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_scalesim:
-            cases = QUICK_CASES if args.quick else DEFAULT_CASES
-            result["parity"] = parity_and_speed(cases, py, Path(tmp))
+            cases = QUICK_CASES if args.quick else FULL_CASES if args.full else DEFAULT_CASES
+            result["parity"] = parity_and_speed(cases, py, Path(tmp), args.log)
             ratios = [r["speedup"] for r in result["parity"]]
             print(f"median speed-up {statistics.median(ratios):.0f}x, min {min(ratios):.0f}x; "
                   f"all identical: {all(r['identical_reports'] for r in result['parity'])}")
