@@ -50,6 +50,7 @@ class SimulateResult:
     latency_s: float
     energy_pj: float
     report_files: list[str] = field(default_factory=list)
+    trace_files: list[str] = field(default_factory=list)
 
 
 def _summarise(rep) -> SimLayer:
@@ -73,11 +74,13 @@ def run_simulate(
     batch: int = 1,
     convention: str | None = None,
     on_layer: Callable[[int, int], None] | None = None,
+    traces: bool = False,
 ) -> SimulateResult:
     """Either ``topology`` + ``config`` (SCALE-Sim files) or ``model`` on ``device``.
 
     ``convention`` defaults to ``scalesim`` for SCALE-Sim files (identical reports) and to
-    ``hwnn`` for models. ``on_layer(done, total)`` reports progress.
+    ``hwnn`` for models. ``on_layer(done, total)`` reports progress. ``traces`` also writes
+    SCALE-Sim's per-layer trace CSVs into ``outdir/layer<i>/`` (CALC mode only).
     """
     from hwnn.hw.presets_tpu import PRESETS
     from hwnn.hw.scalesim_io import read_config, read_topology, write_reports
@@ -85,6 +88,8 @@ def run_simulate(
 
     if (topology is None) == (model is None):
         raise ConfigError("give either --topology (with --config) or --model (with --device)")
+    if traces and outdir is None:
+        raise ConfigError("--traces needs --outdir: the trace CSVs go into OUTDIR/layer<i>/")
     if topology is not None:
         if config is None:
             raise ConfigError("--topology needs --config: a SCALE-Sim .cfg file")
@@ -109,22 +114,31 @@ def run_simulate(
         source, dev = f"{model} (batch {batch})", device
     if cfg.bandwidth_mode == "USER":
         from hwnn.hw import systolic_user  # noqa: F401  (fails clearly if absent)
+    if traces:
+        from hwnn.hw.scalesim_traces import check_traceable
+
+        check_traceable(specs, cfg)  # before the reports: fail fast on USER mode, groups
 
     def step(i: int, _rep) -> None:
         if on_layer is not None:
             on_layer(i + 1, len(specs))
 
     reports = simulate(specs, cfg, conv, on_layer=step)
-    files = []
+    files, trace_files = [], []
     if outdir is not None:
         files = [str(p) for p in write_reports(reports, outdir)]
+    if traces:
+        from hwnn.hw.scalesim_traces import write_all_traces
+
+        trace_files = [str(p) for p in write_all_traces(specs, cfg, outdir)]
     layers = [_summarise(r) for r in reports]
     return SimulateResult(
         source=source, device=dev, array=f"{cfg.rows}x{cfg.cols}", dataflow=cfg.dataflow,
         convention=conv, bandwidth_mode=cfg.bandwidth_mode, layers=layers,
         total_cycles=sum(x.total_cycles for x in layers),
         total_macs=sum(x.macs for x in layers), latency_s=sum(x.latency_s for x in layers),
-        energy_pj=sum(x.energy_pj for x in layers), report_files=files)
+        energy_pj=sum(x.energy_pj for x in layers), report_files=files,
+        trace_files=trace_files)
 
 
 def register(app: typer.Typer) -> None:
@@ -144,6 +158,9 @@ def register(app: typer.Typer) -> None:
             None, "--convention",
             help="scalesim (identical reports, quirks included) or hwnn (physical values)."),
         as_json: bool = typer.Option(False, "--json", help="Print the machine-readable result."),
+        traces: bool = typer.Option(
+            False, "--traces",
+            help="Also write SCALE-Sim's SRAM/DRAM trace CSVs to OUTDIR/layer<i>/ (CALC mode)."),
     ) -> None:
         with progress(not as_json) as bar:
             task = bar.add_task("simulating layers", total=None)
@@ -152,7 +169,8 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=done, total=total)
 
             res = run_simulate(topology, config, outdir, gemm, model, device, input_shape,
-                               batch=batch, convention=convention, on_layer=on_layer)
+                               batch=batch, convention=convention, on_layer=on_layer,
+                               traces=traces)
         if as_json:
             emit_json(res)
             return
@@ -166,3 +184,5 @@ def register(app: typer.Typer) -> None:
         out.print(table(title, rows))
         for f in res.report_files:
             out.print(f"wrote {f}")
+        if res.trace_files:
+            out.print(f"wrote {len(res.trace_files)} trace files under {outdir}/layer*/")

@@ -13,6 +13,8 @@ its stride. The first line is a header; blank lines are skipped.
 
 Reports: ``COMPUTE_REPORT.csv``, ``BANDWIDTH_REPORT.csv``, ``DETAILED_ACCESS_REPORT.csv``
 with SCALE-Sim's exact headers, ``", "`` separators and a trailing comma on every row.
+The per-layer trace CSVs are ``hwnn.hw.scalesim_traces``; ``run_scalesim(traces=True)``
+has the real SCALE-Sim write its own for comparison.
 """
 
 from __future__ import annotations
@@ -263,9 +265,9 @@ def read_report(path: str | Path) -> list[list[float]]:
 _DRIVER = """
 import sys
 from scalesim.scale_sim import scalesim
-cfg, topo, layout, out, gemm = sys.argv[1:6]
-s = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo, layout=layout,
-             input_type_gemm=(gemm == "1"))
+cfg, topo, layout, out, gemm, traces = sys.argv[1:7]
+s = scalesim(save_disk_space=(traces != "1"), verbose=False, config=cfg, topology=topo,
+             layout=layout, input_type_gemm=(gemm == "1"))
 s.run_scale(top_path=out)
 """
 
@@ -287,8 +289,13 @@ def scalesim_python(repo_root: str | Path | None = None) -> Path | None:
 
 
 def run_scalesim(topology: str | Path, cfg: ArrayConfig, outdir: str | Path, gemm: bool = False,
-                 python: str | Path | None = None, timeout_s: float = 3600) -> ReferenceRun:
-    """Runs the real SCALE-Sim 3.0.0 on a topology; returns where its reports are."""
+                 python: str | Path | None = None, timeout_s: float = 3600,
+                 traces: bool = False) -> ReferenceRun:
+    """Runs the real SCALE-Sim 3.0.0 on a topology; returns where its reports are.
+
+    ``traces=True`` has SCALE-Sim save its per-layer trace CSVs too (``layer<i>/`` under
+    the run folder); they can be large and slow to write, so they are off by default.
+    """
     import time
 
     py = Path(python) if python else scalesim_python()
@@ -305,7 +312,7 @@ def run_scalesim(topology: str | Path, cfg: ArrayConfig, outdir: str | Path, gem
         t0 = time.perf_counter()
         proc = subprocess.run(
             [str(py), "-c", _DRIVER, str(cfg_path), str(topology), str(layout), str(outdir),
-             "1" if gemm else "0"],
+             "1" if gemm else "0", "1" if traces else "0"],
             capture_output=True, text=True, timeout=timeout_s, cwd=tmp)
         wall = time.perf_counter() - t0
     done = outdir / cfg.run_name
