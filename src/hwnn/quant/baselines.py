@@ -45,7 +45,12 @@ def _int8_codes(w: torch.Tensor):
     return codes * scale, codes, scale
 
 
-class FloatCastWeight(WeightQuantizer):
+class _FloatCastFormat:
+    """The ``width`` (``16`` for fp16, ``"bf16"``) and ``format`` of a float-cast quantizer.
+
+    Listed before the quantizer role so its ``format`` overrides the role's abstract one.
+    """
+
     def __init__(self, width: int | str = 16) -> None:
         super().__init__()
         self.width = width
@@ -54,19 +59,13 @@ class FloatCastWeight(WeightQuantizer):
     def format(self) -> Float:
         return FP16 if self.width == 16 else BF16
 
+
+class FloatCastWeight(_FloatCastFormat, WeightQuantizer):
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         return float_cast(w, self.width)
 
 
-class FloatCastAct(ActQuantizer):
-    def __init__(self, width: int | str = 16) -> None:
-        super().__init__()
-        self.width = width
-
-    @property
-    def format(self) -> Float:
-        return FP16 if self.width == 16 else BF16
-
+class FloatCastAct(_FloatCastFormat, ActQuantizer):
     def quantize(self, x: torch.Tensor) -> torch.Tensor:
         return float_cast(x, self.width)
 

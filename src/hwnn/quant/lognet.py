@@ -54,7 +54,14 @@ def log_quantize(x: torch.Tensor, bits: int = 4, fsr: int | None = None) -> torc
     return straight_through(x, sign * torch.exp2(e))
 
 
-class LogWeight(WeightQuantizer):
+class _LogFormat:
+    """The ``bits``, the ``fsr`` buffer and the ``Log2`` ``format`` of a LogNet quantizer.
+
+    Listed before the quantizer role so its ``format`` overrides the role's abstract one;
+    ``super().__init__()`` runs first, so the role's own buffers (``max_abs``) stay ahead
+    of ``fsr`` in the state dict.
+    """
+
     def __init__(self, bits: int = 4) -> None:
         super().__init__()
         self.bits = bits
@@ -64,6 +71,8 @@ class LogWeight(WeightQuantizer):
     def format(self) -> Log2:
         return Log2(self.bits, int(self.fsr))
 
+
+class LogWeight(_LogFormat, WeightQuantizer):
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         self.fsr.fill_(full_scale_range(float(w.detach().abs().max())))
         return log_quantize(w, self.bits, int(self.fsr))
@@ -78,16 +87,7 @@ class LogWeight(WeightQuantizer):
         )
 
 
-class LogAct(RangeObserver):
-    def __init__(self, bits: int = 4) -> None:
-        super().__init__()
-        self.bits = bits
-        self.register_buffer("fsr", torch.tensor(0, dtype=torch.int64))
-
-    @property
-    def format(self) -> Log2:
-        return Log2(self.bits, int(self.fsr))
-
+class LogAct(_LogFormat, RangeObserver):
     def finish_calibration(self) -> None:
         self.fsr.fill_(full_scale_range(float(self.max_abs)))
 
