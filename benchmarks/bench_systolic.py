@@ -16,6 +16,8 @@ Three parts:
    256x256 array: total cycles and utilization for all layers, median of 5 runs.
 3. **Memory.** Peak traced Python memory (tracemalloc) of the full CALC model for GEMMs
    whose demand matrices grow 64x; SCALE-Sim holds those matrices whole.
+4. **Traces** (``--traces``). Both tools write the reports and the six per-layer trace CSVs
+   of a few layers; every file must be identical. Writing CSV text dominates both.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from hwnn.hw.scalesim_io import (
     scalesim_python,
     write_reports,
 )
+from hwnn.hw.scalesim_traces import write_all_traces
 from hwnn.hw.systolic import (
     ArrayConfig,
     LayerSpec,
@@ -159,6 +162,44 @@ def parity_and_speed(cases, py: Path, tmp: Path, log: Path | None = None) -> lis
     return rows
 
 
+TRACE_CASES = [  # (topology, gemm?, rows, cols, dataflow, SRAM KiB)
+    ("ncf_tail.csv", True, 8, 8, "ws", (16, 16, 8)),
+    ("ncf_tail.csv", True, 8, 8, "os", (16, 16, 8)),
+    ("ncf_tail.csv", True, 8, 8, "is", (16, 16, 8)),
+    ("gpt2_attention.csv", True, 32, 32, "os", (64, 64, 32)),
+]
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    files = sorted(p.relative_to(a) for p in a.rglob("*.csv"))
+    theirs = sorted(p.relative_to(b) for p in b.rglob("*.csv"))
+    return files == theirs and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def traces(py: Path, tmp: Path) -> list[dict]:
+    rows = []
+    for topo, gemm, r, c, df, kb in TRACE_CASES:
+        cfg = ArrayConfig(rows=r, cols=c, dataflow=df, ifmap_sram_kb=kb[0],
+                          filter_sram_kb=kb[1], ofmap_sram_kb=kb[2], run_name="tr")
+        specs = read_topology(DATA / topo, gemm)
+        mine = tmp / "trace_hwnn" / topo
+        t0 = time.perf_counter()
+        write_reports(simulate(specs, cfg), mine)
+        write_all_traces(specs, cfg, mine)
+        t_hwnn = time.perf_counter() - t0
+        ref = run_scalesim(DATA / topo, cfg, tmp / "trace_ref" / topo, gemm, python=py,
+                           traces=True)
+        size = sum(p.stat().st_size for p in mine.rglob("*.csv"))
+        row = {"topology": topo, "array": f"{r}x{c}", "dataflow": df,
+               "identical_files": _same_tree(mine, ref.outdir), "csv_bytes": size,
+               "hwnn_s": t_hwnn, "scalesim_s": ref.wall_s, "speedup": ref.wall_s / t_hwnn}
+        rows.append(row)
+        print(f"traces {topo:20s} {r:>3}x{c:<3} {df}  {size / 2**20:7.1f} MiB  identical="
+              f"{row['identical_files']}  hwnn {t_hwnn:6.2f} s  SCALE-Sim {ref.wall_s:7.2f} s  "
+              f"ratio {row['speedup']:5.1f}x", flush=True)
+    return rows
+
+
 def resnet50_cycles() -> list[dict]:
     specs = [spec_from_layer(x) for x in resnet50_layers()]
     out = []
@@ -203,12 +244,18 @@ def main() -> None:
     ap.add_argument("--log", type=Path, help="append each finished parity case (JSON lines)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--skip-scalesim", action="store_true")
+    ap.add_argument("--traces", action="store_true", help="only part 4: the trace CSVs")
     args = ap.parse_args()
     result = {"machine": platform.platform(), "python": platform.python_version()}
     py = scalesim_python()
     if py is None and not args.skip_scalesim:
         raise SystemExit("SCALE-Sim venv missing: run `make scalesim` (or --skip-scalesim)")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.traces:
+            result["traces"] = traces(py, Path(tmp))
+            if args.json:
+                args.json.write_text(json.dumps(result, indent=2))
+            return
         if not args.skip_scalesim:
             cases = QUICK_CASES if args.quick else FULL_CASES if args.full else DEFAULT_CASES
             result["parity"] = parity_and_speed(cases, py, Path(tmp), args.log)
