@@ -4,6 +4,12 @@
     .venv/bin/python benchmarks/bench_kernels.py --quick    # smaller shapes, a few seconds
     .venv/bin/python benchmarks/bench_kernels.py --json out.json
     .venv/bin/python benchmarks/bench_kernels.py --cpu-time   # process CPU time, not wall
+    .venv/bin/python benchmarks/bench_kernels.py --isa avx2   # as on an AVX2-only core
+
+``--isa avx2`` stands in for an AVX2-only core (issue 4's targets are for AMD Zen 1) on an
+AVX-512 machine: OpenBLAS runs its Haswell kernels (OPENBLAS_CORETYPE=Haswell, set before
+NumPy loads it) and hwnn its AVX2 paths. The cores' ports still differ from Zen 1's (Zen 1
+splits 256-bit ops in two and has four integer ALUs), so this is a proxy, not a Zen 1 figure.
 
 One thread for everything (OpenBLAS is pinned through OPENBLAS_NUM_THREADS before NumPy is
 imported; the kernels through hwnn.kernels.set_threads), except the thread-scaling row.
@@ -16,8 +22,24 @@ activations is timed on its own row.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads OpenBLAS
+
+
+def _isa_from_argv(argv: list[str]) -> str:
+    """--isa, read before argparse runs: OpenBLAS takes its core type when NumPy loads it."""
+    for i, x in enumerate(argv):
+        if x.startswith("--isa="):
+            return x.split("=", 1)[1]
+        if x == "--isa" and i + 1 < len(argv):
+            return argv[i + 1]
+    return "auto"
+
+
+ISA = _isa_from_argv(sys.argv)
+if ISA == "avx2":
+    os.environ["OPENBLAS_CORETYPE"] = "Haswell"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
@@ -99,7 +121,7 @@ def bench_binary(shape, reps, rng, path="auto") -> dict:
     return row("binary", shape, t_bin, t_sgemm, taken)
 
 
-def bench_binary_warm(shape, reps, rng) -> dict:
+def bench_binary_warm(shape, reps, rng, path="auto") -> dict:
     """Each side timed back to back (its operands stay in cache), not interleaved: at M = 1
     sgemm streams 16 MiB of float weights that evict the 0.5 MiB of packed ones."""
     m, n, k = shape
@@ -107,8 +129,9 @@ def bench_binary_warm(shape, reps, rng) -> dict:
     b = rng.standard_normal((n, k), dtype=np.float32)
     pa, pb = kernels.pack_signs(a), kernels.pack_signs(b)
     (t_sgemm,) = interleaved([lambda: a @ b.T], reps)
-    (t_bin,) = interleaved([lambda: kernels.binary_matmul(pa, pb)], reps)
-    r = row("binary", shape, t_bin, t_sgemm, backend.native_module().kernel_paths()["binary_gemm"])
+    (t_bin,) = interleaved([lambda: kernels.binary_matmul(pa, pb, path=path)], reps)
+    taken = backend.native_module().kernel_paths()["binary_gemm"] if path == "auto" else path
+    r = row("binary", shape, t_bin, t_sgemm, taken)
     r["kernel"] = "binary (warm)"
     return r
 
@@ -183,6 +206,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller shapes")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--isa", choices=("auto", "avx2"), default="auto",
+                    help="avx2: OpenBLAS's Haswell kernels against hwnn's AVX2 paths")
     ap.add_argument(
         "--cpu-time",
         action="store_true",
@@ -200,20 +225,22 @@ def main() -> None:
     rng = np.random.default_rng(0)
     big = (1024, 1024, 4096) if args.quick else (4096, 4096, 4096)
     big_reps = args.reps if args.quick else max(3, args.reps // 2)
+    p = "avx2" if args.isa == "avx2" else "auto"
     rows = [
-        bench_binary(big, big_reps, rng),
-        bench_binary((256, 1024, 4096), args.reps * 4, rng),
-        bench_binary((1, 1024, 4096), args.reps * 40, rng),
-        bench_binary_warm((1, 1024, 4096), args.reps * 40, rng),
-        bench_int8((256, 1024, 4096), args.reps * 4, rng),
-        bench_int8(big, big_reps, rng),
-        bench_ternary((256, 1024, 4096), args.reps * 4, rng),
+        bench_binary(big, big_reps, rng, p),
+        bench_binary((256, 1024, 4096), args.reps * 4, rng, p),
+        bench_binary((1, 1024, 4096), args.reps * 40, rng, p),
+        bench_binary_warm((1, 1024, 4096), args.reps * 40, rng, p),
+        bench_int8((256, 1024, 4096), args.reps * 4, rng, p),
+        bench_int8(big, big_reps, rng, p),
     ]
-    for p in core.supported_paths()["binary"]:  # the path ladder on one shape
-        rows.append(bench_binary((256, 1024, 4096), args.reps * 2, rng, path=p))
-    for p in core.supported_paths()["int8"]:
-        if p != "scalar":
-            rows.append(bench_int8((256, 1024, 4096), args.reps * 2, rng, path=p))
+    if args.isa == "auto":
+        rows.append(bench_ternary((256, 1024, 4096), args.reps * 4, rng))
+        for q in core.supported_paths()["binary"]:  # the path ladder on one shape
+            rows.append(bench_binary((256, 1024, 4096), args.reps * 2, rng, path=q))
+        for q in core.supported_paths()["int8"]:
+            if q != "scalar":
+                rows.append(bench_int8((256, 1024, 4096), args.reps * 2, rng, path=q))
     rows.append(bench_pack((256, 1024, 4096), args.reps * 4, rng))
     rows.append(bench_threads((1024, 1024, 4096), args.reps * 2, rng))
 
@@ -222,13 +249,15 @@ def main() -> None:
         "nominal_mhz": cpu_mhz(),
         "cpu_features": {k: v for k, v in core.cpu_features().items() if v},
         "auto_paths": dict(core.kernel_paths()),
-        "numpy_blas": "OpenBLAS, OPENBLAS_NUM_THREADS=" + os.environ["OPENBLAS_NUM_THREADS"],
+        "numpy_blas": "OpenBLAS, OPENBLAS_NUM_THREADS=" + os.environ["OPENBLAS_NUM_THREADS"]
+        + (", OPENBLAS_CORETYPE=Haswell" if args.isa == "avx2" else ""),
         "threads": 1,
         "clock": "process CPU time" if args.cpu_time else "wall",
     }
     print(f"CPU: {header['cpu']} ({header['nominal_mhz']} MHz nominal)")
     print(f"features: {', '.join(header['cpu_features'])}")
     print(f"auto paths: {header['auto_paths']}")
+    print(f"BLAS: {header['numpy_blas']}; hwnn paths: {p}")
     print(
         f"{'kernel':<26}{'shape':<18}{'path':<8}{'median ms':>11}{'sgemm ms':>11}{'x sgemm':>9}"
         f"{'target':>8}{'GMAC/s':>10}{'MAC/cyc':>9}"
@@ -236,7 +265,8 @@ def main() -> None:
     for r in rows:
         if "speedup_vs_sgemm" in r:
             key = f"{r['kernel']} {r['shape_mnk']}".replace("4096x4096x4096", "4096^3")
-            auto = r["path"] == header["auto_paths"][f"{r['kernel'].split()[0]}_gemm"]
+            auto = r["path"] == header["auto_paths"][f"{r['kernel'].split()[0]}_gemm"] or (
+                args.isa == "avx2" and r["path"] == "avx2")
             target = TARGETS.get(key.replace(" (warm)", "")) if auto else None
             print(
                 f"{r['kernel']:<26}{r['shape_mnk']:<18}{r['path']:<8}{r['median_s'] * 1e3:>11.3f}"
