@@ -123,17 +123,21 @@ def _bar_chart_svg(rows: list[TpuLayer]) -> str:
     return text[text.index("<svg"):]
 
 
-def _step_frame_svg() -> str:
-    """A mid-computation frame of a 3x3 weight-stationary array (the deck's picture)."""
+def _step_frame_svgs() -> list[str]:
+    """One mid-computation frame of the same 3x3 product in each dataflow (the deck's
+    pictures): ws as in the TPU, then output and input stationary for comparison."""
     import numpy as np
 
-    from hwnn.hw.systolic_step import render_svg, run_ws
+    from hwnn.hw.systolic_step import render_svg, run
 
     a = np.arange(1, 10).reshape(3, 3)
     w = np.array([[1, 0, 2], [0, 1, 1], [1, 1, 0]])
-    res = run_ws(a, w, 3, 3)
-    frame = next(f for f in res.frames if f.outputs and f.phase == "stream inputs")
-    return render_svg(frame)
+    svgs = []
+    for dataflow in ("ws", "os", "is"):
+        frames = run(dataflow, a, w, 3, 3).frames
+        busy = [f for f in frames if f.outputs] or frames
+        svgs.append(render_svg(busy[0]))
+    return svgs
 
 
 def tpu_section(workload, preset: TpuPreset = TPU_V1):
@@ -159,7 +163,9 @@ def tpu_section(workload, preset: TpuPreset = TPU_V1):
             f"{preset.freq_hz / 1e6:.0f} MHz, peak {preset.peak_tops:.1f} TOPS, ridge "
             f"{preset.ridge_macs_per_weight_byte:.0f} MACs per weight byte), weight "
             "stationary, SCALE-Sim's memory model (1-byte words). Small layers use a corner "
-            "of the 256x256 array, hence the low utilization. The second chart is one cycle "
-            "of a 3x3 array running the same dataflow with real numbers.")
+            "of the 256x256 array, hence the low utilization. The other charts are one cycle "
+            "of a 3x3 array multiplying the same matrices with real numbers, in the TPU's "
+            "weight-stationary dataflow and, for comparison, output and input stationary "
+            "(`hwnn step` shows every cycle).")
     return Section("tpu", "TPU v1 systolic array", rows, desc,
-                   [_bar_chart_svg(rows), _step_frame_svg()])
+                   [_bar_chart_svg(rows), *_step_frame_svgs()])
