@@ -209,4 +209,6 @@ def test_tpu_section_for_the_study():
     sec = tpu_section(wl)
     assert sec.key == "tpu" and [r.layer for r in sec.data] == ["c", "fc"]
     assert all(0 < r.overall_util_pct <= 100 and r.dram_bytes > 0 for r in sec.data)
-    assert len(sec.charts) == 2 and all(c.startswith("<svg") for c in sec.charts)
+    # the per-layer chart, then one cycle of a 3x3 array in each dataflow
+    assert len(sec.charts) == 4 and all(c.startswith("<svg") for c in sec.charts)
+    assert all(f"{d} cycle" in c for d, c in zip(("ws", "os", "is"), sec.charts[1:], strict=True))
