@@ -39,9 +39,15 @@ def integer_length(max_abs: float) -> int:
     return math.ceil(math.log2(max_abs)) + 1
 
 
+# The finest grid is float32's smallest normal number, 2^-126: a finer step underflows in
+# float32 arithmetic (x / 2^-150 divides by zero), and tensors this small quantize to 0.
+MAX_FRAC = 126
+
+
 def dynamic_format(max_abs: float, bits: int) -> Fixed:
-    """The ``Fixed(bits, fl)`` that covers ``max_abs`` with the most fractional bits."""
-    return Fixed(bits, bits - integer_length(max_abs))
+    """The ``Fixed(bits, fl)`` that covers ``max_abs`` with the most fractional bits
+    (at most ``MAX_FRAC``)."""
+    return Fixed(bits, min(bits - integer_length(max_abs), MAX_FRAC))
 
 
 def fixed_point(x: torch.Tensor, bits: int = 8, frac: int | None = None) -> torch.Tensor:
