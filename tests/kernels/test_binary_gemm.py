@@ -105,3 +105,17 @@ def test_bad_arguments_raise_value_error(a, b, match):
 def test_unknown_or_unavailable_path_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown kernel path"):
         binary_matmul(_packed(), _packed(), path="sse9")
+
+
+@native
+def test_results_of_several_mib_use_the_huge_page_allocation():
+    """A 1100 x 1000 int32 result (4.2 MiB) comes from the huge-page allocator
+    (array_util.hpp): same values, a writable array that NumPy owns and frees."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((1100, 70)).astype(np.float32)
+    b = rng.standard_normal((1000, 70)).astype(np.float32)
+    for _ in range(3):  # allocate and free several times
+        got = binary_matmul(pack_signs(a), pack_signs(b))
+        np.testing.assert_array_equal(got, _expected(a, b))
+        got[0, 0] = 7  # the buffer is ours to write
+        del got
