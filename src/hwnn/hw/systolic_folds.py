@@ -219,6 +219,15 @@ class Operands:
         return (covered(g.ifmap_h, g.ofmap_h, g.filt_h, g.stride_h)
                 * covered(g.ifmap_w, g.ofmap_w, g.filt_w, g.stride_w) * g.channels * g.batch)
 
+    def span(self, which: str) -> tuple[int, int]:
+        """(first address, length) of the range an operand's addresses lie in."""
+        g = self.g
+        if which == "ifmap":
+            return self.if_off, g.batch * g.ifmap_h * g.ifmap_w * g.channels
+        if which == "filter":
+            return self.f_off, g.k * g.n
+        return self.o_off, g.m * g.n
+
     def filt(self, ki: np.ndarray, ni: np.ndarray) -> np.ndarray:
         return ni * self.g.k + ki + self.f_off
 
