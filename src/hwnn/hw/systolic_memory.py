@@ -173,6 +173,33 @@ class ReadEstimator:
         self.elems += n
         self._new_epoch()  # the set view is stale after a repeat
 
+    def feed_repeat_unique(self, rows: np.ndarray, counts: np.ndarray, period: int) -> None:
+        """Requests that repeat, in order, the ``period`` requests before them, no address
+        twice in a period: request i last occurred at i - period, so it is new exactly
+        when i < epoch_start + period, a prefix of what is left, and after an epoch ends
+        everything is new. Rows and counts only: no addresses, no block held in memory
+        (``feed_repeat`` with ``prev = i - period``)."""
+        if rows.size == 0:
+            return
+        self.last_row = int(rows[-1])
+        cum = np.cumsum(counts)
+        a, b = self.elems, self.elems + int(cum[-1])  # global request indices [a, b)
+        E = self.epoch_elems
+        while a < b:
+            fresh = max(0, min(b, self.epoch_start + period) - a)
+            need = E - self.count
+            if fresh < need:
+                self.count += fresh
+                break
+            end = a + need - 1  # the request that fills the epoch
+            self.epoch_end_rows.append(int(rows[np.searchsorted(cum, end - self.elems,
+                                                                side="right")]))
+            self.count = 0
+            self.epoch_start = end + 1
+            a = end + 1
+        self.elems = b
+        self._new_epoch()  # the set view is stale after a repeat
+
     def feed_unique(self, rows: np.ndarray, counts: np.ndarray) -> None:
         """A stream known to hold no repeated address: every request is new, so an epoch
         ends at every E-th request (rows with ``counts`` requests each)."""
@@ -407,11 +434,14 @@ def _feed_repeating(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator
     # the first block is the largest base block (later ones use as many or fewer PEs)
     first = sum(int(c.sum()) for _, c in stream(plan, ops, which, folds=blocks[0],
                                                 counts_only=True))
-    if first > REPEAT_CAP:
-        return False
     # filter tiles never repeat an address inside a block; ifmap tiles only when the
     # convolution windows do not overlap
     unique = which == "filter" or ops.im2col_unique
+    if first > REPEAT_CAP:
+        if not (unique and by_group):
+            return False
+        _feed_unique_groups(plan, ops, which, rd, blocks, first)
+        return True
     base = None
     for (f0, f1), rep in zip(blocks, repeat, strict=True):
         if not rep:
@@ -435,6 +465,18 @@ def _feed_repeating(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator
         prev = np.where(prev_in >= 0, s + prev_in, s - P + last_in)
         rd.feed_repeat(rows_rel + f0 * L, prev)
     return True
+
+
+def _feed_unique_groups(plan: FoldPlan, ops: Operands, which: str, rd: ReadEstimator,
+                        blocks: list[tuple[int, int]], period: int) -> None:
+    """Column fold groups that each repeat the first, no address twice in a group: the
+    first group is all new, every later one a repeat of the one before, all from counts."""
+    for g, (f0, f1) in enumerate(blocks):
+        for rows, counts in stream(plan, ops, which, folds=(f0, f1), counts_only=True):
+            if g == 0:
+                rd.feed_unique(rows, counts)
+            else:
+                rd.feed_repeat_unique(rows, counts, period)
 
 
 def _last_row(plan: FoldPlan, ops: Operands, which: str) -> int:
