@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -207,3 +208,34 @@ def test_user_bandwidth_mode_is_a_real_double_buffer(df):
     assert cycles == sorted(cycles, reverse=True)  # more bandwidth, never slower
     assert cycles[0] > 10 * compute  # starved: memory bound
     assert cycles[-1] < 1.05 * compute  # ample: compute bound (last write-back only)
+
+
+def _estimator_state(rd):
+    return rd.epoch_end_rows, rd.count, rd.elems, rd.epoch_start, rd.first_row, rd.last_row
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.integers(0, 2**31))
+def test_counted_repeats_equal_the_address_arithmetic(period, groups, seed):
+    """feed_repeat_unique (request counts only) ends the same epochs as feed_repeat with
+    each request's previous occurrence one period earlier, and as the sorted-set feed."""
+    from hwnn.hw.systolic_memory import ReadEstimator
+
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 5, size=period)  # requests per demand row in one group
+    rows = np.arange(period, dtype=np.int64)
+    addrs = rng.permutation(int(counts.sum())) + 1000  # distinct within a group
+    size = int(rng.integers(2, 6)) * 100  # E = 50 x size // 100 requests per epoch
+    counted, explicit, byset = (ReadEstimator(size, "filter") for _ in range(3))
+    for g in range(groups):
+        grows = rows + g * 1000
+        if g == 0:
+            counted.feed_unique(grows, counts)
+            explicit.feed_unique(grows, counts)
+        else:
+            counted.feed_repeat_unique(grows, counts, int(counts.sum()))
+            idx = explicit.elems + np.arange(int(counts.sum()))
+            explicit.feed_repeat(np.repeat(grows, counts), idx - int(counts.sum()))
+        byset.feed(np.repeat(grows, counts), addrs)
+    assert _estimator_state(counted) == _estimator_state(explicit)
+    assert _estimator_state(counted)[:3] == _estimator_state(byset)[:3]
