@@ -242,6 +242,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true", help="every topology in every dataflow")
     ap.add_argument("--log", type=Path, help="append each finished parity case (JSON lines)")
+    ap.add_argument("--only", help="run the parity cases of this topology file only")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--skip-scalesim", action="store_true")
     ap.add_argument("--traces", action="store_true", help="only part 4: the trace CSVs")
@@ -258,6 +259,8 @@ def main() -> None:
             return
         if not args.skip_scalesim:
             cases = QUICK_CASES if args.quick else FULL_CASES if args.full else DEFAULT_CASES
+            if args.only:
+                cases = [c for c in cases if c[0] == args.only]
             result["parity"] = parity_and_speed(cases, py, Path(tmp), args.log)
             ratios = [r["speedup"] for r in result["parity"]]
             print(f"median speed-up {statistics.median(ratios):.0f}x, min {min(ratios):.0f}x; "
