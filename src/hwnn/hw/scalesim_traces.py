@@ -43,7 +43,7 @@ from hwnn.hw.systolic_folds import (
     Operands,
     _addresses,
     _fold_blocks,
-    _region,
+    fold_table,
     repeat_free,
     stream,
 )
@@ -140,18 +140,6 @@ class _Clock:
 # ---- SRAM traces -------------------------------------------------------------------------
 
 
-def _fold_table(plan: FoldPlan, which: str) -> tuple[np.ndarray, ...]:
-    """Per fold: row fold, column fold, and the valid block region (lo, n, width)."""
-    sr, sc, _ = plan.sr_sc_t
-    fr = np.tile(np.arange(plan.row_folds, dtype=np.int64), plan.col_folds)
-    fc = np.repeat(np.arange(plan.col_folds, dtype=np.int64), plan.row_folds)
-    ru = np.minimum(plan.rows, sr - fr * plan.rows)
-    cu = np.minimum(plan.cols, sc - fc * plan.cols)
-    lo, n, w = (np.broadcast_to(np.asarray(x, dtype=np.int64), fr.shape)
-                for x in _region(plan, which, ru, cu))
-    return fr, fc, lo, n, w
-
-
 def dense_demand(plan: FoldPlan, ops: Operands, which: str, chunk_elems: int = TRACE_CHUNK
                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """SCALE-Sim's demand matrix of one buffer, ``(global rows, rows x width block)`` at a time.
@@ -160,7 +148,7 @@ def dense_demand(plan: FoldPlan, ops: Operands, which: str, chunk_elems: int = T
     fold's valid region (or a window position outside the input) holds -1.
     """
     blk = _fold_blocks(plan)[which]
-    fr, fc, lo, n, w = _fold_table(plan, which)
+    fr, fc, lo, n, w = fold_table(plan, which)
     width, L = blk.width, plan.fold_cycles
     col = np.arange(width, dtype=np.int64)
     step = max(1, chunk_elems // width)

@@ -321,6 +321,19 @@ def _ragged(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return starts[owner] + (np.arange(total, dtype=np.int64) - first[owner]), owner
 
 
+def fold_table(plan: FoldPlan, which: str) -> tuple[np.ndarray, ...]:
+    """Per fold, in run order: row fold, column fold, and the valid block region of one
+    buffer's demand matrix (first base row lo, rows n, width w)."""
+    sr, sc, _ = plan.sr_sc_t
+    fr = np.tile(np.arange(plan.row_folds, dtype=np.int64), plan.col_folds)
+    fc = np.repeat(np.arange(plan.col_folds, dtype=np.int64), plan.row_folds)
+    ru = np.minimum(plan.rows, sr - fr * plan.rows)
+    cu = np.minimum(plan.cols, sc - fc * plan.cols)
+    lo, n, w = (np.broadcast_to(np.asarray(x, dtype=np.int64), fr.shape)
+                for x in _region(plan, which, ru, cu))
+    return fr, fc, lo, n, w
+
+
 def stream(plan: FoldPlan, ops: Operands, which: str, chunk_elems: int = CHUNK_ELEMS,
            folds: tuple[int, int] | None = None, counts_only: bool = False,
            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -337,13 +350,7 @@ def stream(plan: FoldPlan, ops: Operands, which: str, chunk_elems: int = CHUNK_E
     """
     blk = _fold_blocks(plan)[which]
     L = plan.fold_cycles
-    sr, sc, _ = plan.sr_sc_t
-    fr_all = np.tile(np.arange(plan.row_folds, dtype=np.int64), plan.col_folds)
-    fc_all = np.repeat(np.arange(plan.col_folds, dtype=np.int64), plan.row_folds)
-    ru_all = np.minimum(plan.rows, sr - fr_all * plan.rows)
-    cu_all = np.minimum(plan.cols, sc - fc_all * plan.cols)
-    lo_all, n_all, w_all = (np.broadcast_to(np.asarray(x, dtype=np.int64), fr_all.shape)
-                            for x in _region(plan, which, ru_all, cu_all))
+    fr_all, fc_all, lo_all, n_all, w_all = fold_table(plan, which)
     nrows_all = n_all + w_all - 1 if blk.skew else n_all
     per_fold = n_all * w_all
     fold_cum = np.cumsum(per_fold)
