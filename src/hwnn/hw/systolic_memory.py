@@ -48,7 +48,7 @@ class _Stamps:
     def __init__(self, base: int, size: int) -> None:
         self.base = base
         self.key = np.zeros(size, dtype=np.int64)
-        self.generation = 0
+        self.generation = 1  # every key (0) is older: nothing seen yet
 
     def new_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rel = x - self.base
@@ -77,10 +77,10 @@ class ReadEstimator:
                 f"{name} SRAM of {size_bytes} bytes is under 100 bytes: SCALE-Sim's estimator "
                 "needs at least 1 word per set; use a larger SRAM")
         self.epoch_elems = SETS_ACTIVE * self.n
-        self._stamps: _Stamps | None = None
         big = self.epoch_elems >= STAMP_MIN_EPOCH  # small epochs sort faster than they stamp
-        if big and span is not None and 0 < span[1] <= 4 * self.epoch_elems:
-            self._stamps = _Stamps(*span)
+        fits = span is not None and 0 < span[1] <= 4 * self.epoch_elems
+        self._span = span if big and fits else None
+        self._stamps: _Stamps | None = None  # made on first use: closed forms never need it
         self._new_epoch()  # forget the current epoch's addresses
         self.count = 0
         self.elems = 0  # requests fed so far
@@ -91,10 +91,12 @@ class ReadEstimator:
 
     def _new_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(values of x not seen in the current epoch, the position of each one's first
-        occurrence in x, increasing). Sorted path: one stable sort of x serves both, a
-        value's first entry in sorted order being its earliest position, and looking up
-        sorted values in the sorted epoch walks memory in order."""
-        if self._stamps is not None:
+        occurrence in x). Sorted path: one stable sort of x serves both, a value's first
+        entry in sorted order being its earliest position, and looking up sorted values in
+        the sorted epoch walks memory in order."""
+        if self._span is not None:
+            if self._stamps is None:
+                self._stamps = _Stamps(*self._span)
             return self._stamps.new_values(x)
         order = np.argsort(x, kind="stable")
         xs = x[order]
@@ -103,8 +105,7 @@ class ReadEstimator:
         if self.seen.size:
             i = np.minimum(np.searchsorted(self.seen, xs), self.seen.size - 1)
             first &= self.seen[i] != xs
-        at = order[first]
-        return xs[first], np.sort(at)
+        return xs[first], order[first]
 
     def _remember(self, vals: np.ndarray) -> None:
         """Adds new addresses (the stamps already hold them). Sorted path: a stable sort
@@ -136,7 +137,7 @@ class ReadEstimator:
                 self.count += vals.size
                 pos = end
             else:
-                cut = int(at[need - 1])  # where the need-th new address appears
+                cut = int(np.partition(at, need - 1)[need - 1])  # the need-th new address
                 self.epoch_end_rows.append(int(rows[pos + cut]))
                 self._new_epoch()
                 self.count = 0
