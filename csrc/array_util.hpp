@@ -28,8 +28,10 @@ using CTensor4 = nb::ndarray<const T, nb::ndim<4>, nb::c_contig, nb::device::cpu
 // allocation above 32 MiB anew), which cost a 4096^3 binary GEMM call a third of its time.
 inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
+inline bool huge_result(std::size_t bytes) { return bytes >= 2 * kHugePage; }
+
 inline void *allocate_result(std::size_t bytes) {
-  if (bytes < 2 * kHugePage) return ::operator new[](bytes == 0 ? 1 : bytes);
+  if (!huge_result(bytes)) return ::operator new[](bytes == 0 ? 1 : bytes);
   const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   void *p = std::aligned_alloc(kHugePage, rounded);
   if (p == nullptr) throw std::bad_alloc();
@@ -49,7 +51,7 @@ nb::ndarray<nb::numpy, T> new_array(std::initializer_list<std::size_t> shape) {
   const std::size_t bytes = n * sizeof(T);
   T *data = static_cast<T *>(allocate_result(bytes));
   void (*release)(void *) noexcept = [](void *p) noexcept { std::free(p); };
-  if (bytes < 2 * kHugePage) release = [](void *p) noexcept { ::operator delete[](p); };
+  if (!huge_result(bytes)) release = [](void *p) noexcept { ::operator delete[](p); };
   nb::capsule owner(data, release);
   return nb::ndarray<nb::numpy, T>(data, shape, owner);
 }
