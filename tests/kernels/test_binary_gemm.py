@@ -101,6 +101,14 @@ def test_bad_arguments_raise_value_error(a, b, match):
         binary_matmul(a, b)
 
 
+def test_numpy_integer_k_takes_the_checked_path():
+    # The one-pass check accepts only exact types; anything else falls to the full checks,
+    # which accept NumPy integers: same result either way.
+    a, b = _packed(rows=3, k=70), _packed(rows=2, k=70)
+    slow = binary_matmul(Packed(a.words, np.int64(70)), Packed(b.words, np.int64(70)))
+    np.testing.assert_array_equal(slow, binary_matmul(a, b))
+
+
 @native
 def test_unknown_or_unavailable_path_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown kernel path"):

@@ -1,5 +1,7 @@
 """Native sign packing and binary dot product against their NumPy twins, exactly."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -89,6 +91,10 @@ def test_bad_arguments():
 def test_kernel_choice(monkeypatch):
     monkeypatch.setenv("HWNN_KERNELS", "reference")
     assert backend.use_native() is False
+    monkeypatch.delenv("HWNN_KERNELS")
+    assert backend.requested() == "auto"
+    os.environ["HWNN_KERNELS"] = " Reference "  # a plain write is seen too (monkeypatch undoes it)
+    assert backend.requested() == "reference"
     monkeypatch.setenv("HWNN_KERNELS", "fastest")
     with pytest.raises(ConfigError, match="HWNN_KERNELS='fastest'"):
         backend.use_native()

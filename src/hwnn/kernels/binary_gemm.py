@@ -19,6 +19,9 @@ from hwnn.kernels.bitpack import Packed
 
 
 def _operands(a: Packed, b: Packed) -> tuple[np.ndarray, np.ndarray, int]:
+    fast = checks.packed_pair(a, b)
+    if fast is not None:
+        return fast
     aw = checks.packed_words(a, "a")
     bw = checks.packed_words(b, "b")
     checks.same_k(a.k, b.k)
