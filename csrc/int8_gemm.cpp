@@ -305,6 +305,20 @@ struct VnniPacked {
       vnni_packed_tile<R, NV>;
 };
 
+void u8_gemm_panels(const u8 *a, std::size_t m, std::size_t lda, const i8 *panels,
+                    std::size_t panel_bytes, std::size_t n, std::size_t groups, const i32 *corr,
+                    i32 *c) {
+  using Fn = void (*)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t, const i32 *,
+                      i32 *, std::size_t, std::size_t);
+  static constexpr TileTable<Fn, VnniPacked, kPackedMR, kPackedNV> table{};
+  for_each_tile(m, n, kPackedMR, 16 * kPackedNV, groups * 4,
+                [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
+                  table.fn[rows - 1][(cols + 15) / 16 - 1](
+                      a + i0 * lda, lda, panels + (j0 / 16) * panel_bytes, panel_bytes, groups,
+                      corr ? corr + j0 : nullptr, c + i0 * n + j0, n, cols);
+                });
+}
+
 template <Mode M>
 static void run_vnni_packed(const u8 *a, std::size_t m, const i8 *b, std::size_t n,
                             std::size_t k, const i32 *bsum, i32 *c) {
@@ -331,16 +345,7 @@ static void run_vnni_packed(const u8 *a, std::size_t m, const i8 *b, std::size_t
       for (std::size_t q = 0; q < k; ++q) padded[i * lda + q] = a[i * k + q] ^ flip;
     ap = padded.data();
   }
-  using Fn = void (*)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t, const i32 *,
-                      i32 *, std::size_t, std::size_t);
-  static constexpr TileTable<Fn, VnniPacked, kPackedMR, kPackedNV> table{};
-  const i32 *cr = corr.empty() ? nullptr : corr.data();
-  for_each_tile(m, n, kPackedMR, 16 * kPackedNV, k,
-                [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
-                  table.fn[rows - 1][(cols + 15) / 16 - 1](
-                      ap + i0 * lda, lda, bp.data() + (j0 / 16) * stride, stride, k4,
-                      cr ? cr + j0 : nullptr, c + i0 * n + j0, n, cols);
-                });
+  u8_gemm_panels(ap, m, lda, bp.data(), stride, n, k4, corr.empty() ? nullptr : corr.data(), c);
 }
 
 // ---------------------------------------------------------------- driver

@@ -24,4 +24,13 @@ void u8s8_gemm_reference(const std::uint8_t *a, std::size_t m, const std::int8_t
 Path u8s8_gemm(const std::uint8_t *a, std::size_t m, const std::int8_t *b, std::size_t n,
                std::size_t k, std::int32_t *c, Path path = Path::Auto);
 
+// C = A B^T on B packed ahead of time into VPDPBUSD panels: panel p (columns 16p..16p+15)
+// starts at panels + p * panel_bytes and holds, for each group q of 4 inputs, 64 bytes
+// [16 columns][4 bytes], zero past n and k. A is uint8, rows of lda >= 4 * groups bytes;
+// corr (n rounded up to 16 entries, or null) is subtracted per column. Needs AVX-512 VNNI
+// (path_supported(Family::Int8, Path::Avx512)): the deployment engine's batched layers.
+void u8_gemm_panels(const std::uint8_t *a, std::size_t m, std::size_t lda,
+                    const std::int8_t *panels, std::size_t panel_bytes, std::size_t n,
+                    std::size_t groups, const std::int32_t *corr, std::int32_t *c);
+
 }  // namespace hwnn

@@ -32,10 +32,11 @@ void PlanRunner::quantize_int8(float scale, bool is_signed) {
   ops_.push_back(std::move(op));
 }
 
-// Batch-1 layout for VPDPBUSD: panels of 16 output channels, and within a panel groups of
-// 4 inputs, [panel][group][16 channels][4 bytes] (zero padded). A GEMV then broadcasts 4
+// Layout for VPDPBUSD: panels of 16 output channels, and within a panel groups of 4
+// inputs, [panel][group][16 channels][4 bytes] (zero padded). A GEMV then broadcasts 4
 // input bytes and multiplies them with 64 contiguous weight bytes: the weights stream once,
-// in order, and each vector lane is one output, so no horizontal sums are needed.
+// in order, and each vector lane is one output, so no horizontal sums are needed. Batches
+// of two and more run int8_gemm's packed register tiles on the same panels.
 static constexpr std::size_t kPanel = 16;
 
 void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t in) {
@@ -52,6 +53,8 @@ void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t i
       op.panels[((p * groups + g) * kPanel + o % kPanel) * 4 + i % 4] = w[o * in + i];
       op.row_sums[o] += w[o * in + i];
     }
+  op.corr.assign(panels * kPanel, 0);
+  for (std::size_t o = 0; o < out; ++o) op.corr[o] = 128 * op.row_sums[o];
   ops_.push_back(std::move(op));
 }
 
@@ -177,6 +180,33 @@ static void gemv_vnni(const std::int8_t *a, std::size_t in, bool a_signed,
     gemv_vnni_sparse(words.data(), nz, nnz, groups, panels, out, c);
   else
     gemv_vnni_dense(words.data(), groups, false, panels, row_sums, out, c);
+}
+
+// Two rows and up on the same panels: int8 codes with a negative value are offset by 128
+// (and corrected with 128 x the row sums), rows not a whole number of 4-byte groups are
+// padded; otherwise the codes are read in place. Packing the weights per call and summing
+// their rows, as int8_gemm must, took most of a 16-row layer.
+static void gemm_vnni(const std::int8_t *a, std::size_t rows, std::size_t in, bool a_signed,
+                      const std::int8_t *panels, const std::int32_t *corr, std::size_t out,
+                      std::int32_t *c) {
+  const std::size_t groups = (in + 3) / 4;
+  std::uint8_t any_negative = 0;
+  if (a_signed)
+    for (std::size_t i = 0; i < rows * in; ++i) any_negative |= static_cast<std::uint8_t>(a[i]);
+  const bool offset = any_negative & 0x80u;
+  const auto *ap = reinterpret_cast<const std::uint8_t *>(a);
+  std::size_t lda = in;
+  if (offset || in % 4 != 0) {
+    thread_local std::vector<std::uint8_t> padded;
+    lda = groups * 4;
+    padded.assign(rows * lda, 0);  // past `in` the weights are zero: any byte will do
+    const std::uint8_t flip = offset ? 0x80 : 0;
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t i = 0; i < in; ++i) padded[r * lda + i] = ap[r * in + i] ^ flip;
+    ap = padded.data();
+  }
+  u8_gemm_panels(ap, rows, lda, panels, groups * kPanel * 4, out, groups, offset ? corr : nullptr,
+                 c);
 }
 
 void PlanRunner::sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words,
@@ -326,6 +356,9 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
         if (rows == 1 && path_supported(Family::Int8, Path::Avx512))
           gemv_vnni(v.q.data(), op.in, v.tag == Tag::Codes8, op.panels.data(),
                     op.row_sums.data(), op.out, v.c.data());
+        else if (path_supported(Family::Int8, Path::Avx512))
+          gemm_vnni(v.q.data(), rows, op.in, v.tag == Tag::Codes8, op.panels.data(),
+                    op.corr.data(), op.out, v.c.data());
         else if (v.tag == Tag::CodesU8)
           u8s8_gemm(reinterpret_cast<const std::uint8_t *>(v.q.data()), rows, op.w8.data(),
                     op.out, op.in, v.c.data());

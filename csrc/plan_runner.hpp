@@ -41,8 +41,9 @@ class PlanRunner {
     bool is_signed = true, has_bias = false;
     std::size_t out = 0, in = 0, words = 0, k = 0;
     std::vector<std::int8_t> w8;
-    std::vector<std::int8_t> panels;  // w8 in VPDPBUSD panels for batch 1 (see .cpp)
+    std::vector<std::int8_t> panels;  // w8 in VPDPBUSD panels (see .cpp)
     std::vector<std::int32_t> row_sums;
+    std::vector<std::int32_t> corr;  // 128 row_sums, padded to whole panels (offset int8 input)
     std::vector<std::uint64_t> wb;
     std::vector<std::int32_t> t;
     std::vector<std::uint8_t> flip;

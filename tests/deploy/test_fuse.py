@@ -61,6 +61,23 @@ def test_sparse_non_negative_gemv_is_exact(quantize, zeros, k):
     np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
 
 
+@pytest.mark.parametrize("rows", [2, 9, 33])
+@pytest.mark.parametrize("k", [4, 37, 784])
+@pytest.mark.parametrize("low", [-1.0, 0.0])  # int8 codes with and without negatives
+def test_batched_int_layer_on_prepacked_panels_is_exact(rows, k, low):
+    """Two rows and up run the packed VPDPBUSD tiles on the build-time panels: row tiles of
+    8 and their edges, 48-column tiles and their edges, the +128 offset only with negatives."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(rows * k)
+    x = rng.uniform(low, 1, size=(rows, k)).astype(np.float32)
+    o = 150
+    w = rng.integers(-128, 128, size=(o, k), dtype=np.int8)
+    steps = [S.QuantizeInt8(np.float32(1 / 127), True), S.IntLinear(w),
+             S.Dequantize(np.ones(o, np.float32), None)]  # fmt: skip
+    np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
+
+
 def test_binary_chain_matches_numpy_steps():
     from hwnn.deploy.fuse import NativeSegment
 
