@@ -78,3 +78,20 @@ def test_cli_command_prints_json():
     assert '"engine": "engine-bnn"' in out.output
     bad = CliRunner().invoke(app, ["bench", "--method", "lognet"])
     assert bad.exit_code == 2 and "cannot be deployed" in bad.output
+    bad = CliRunner().invoke(app, ["bench", "--rivals", "tflite"])
+    assert bad.exit_code == 2 and "unknown rival engine(s) tflite" in bad.output
+
+
+def test_cli_names_rivals_it_could_not_run(monkeypatch):
+    from hwnn.deploy import rivals
+
+    monkeypatch.setattr(rivals, "missing", lambda: {"ort-int8": "onnxruntime not installed"})
+    app = typer.Typer()
+    bench_command.register(app)
+    app.command("noop")(lambda: None)
+    args = ["bench", "--epochs", "1", "--hidden", "16", "--batches", "1", "--finetune-epochs",
+            "0", "--rivals", "ort-int8,torch-ao-int8"]  # fmt: skip
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "ort-int8 not run: onnxruntime not installed" in out.output
+    assert "torch-ao-int8" in out.output

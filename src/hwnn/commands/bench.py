@@ -9,6 +9,7 @@ import typer
 from hwnn.commands import ladder
 from hwnn.commands.common import emit_json, guarded, out, parse_ints, progress, table
 from hwnn.deploy.bench import DEFAULT_BATCHES, BenchResult, run_bench
+from hwnn.deploy.rivals import parse as rival_names
 
 
 def register(app: typer.Typer) -> None:
@@ -35,11 +36,17 @@ def register(app: typer.Typer) -> None:
         finetune_epochs: int = typer.Option(
             None, "--finetune-epochs", help="Override the method's fine-tuning epochs."
         ),
+        rivals: str = typer.Option(
+            "none", "--rivals",
+            help="Other tools' engines to time beside hwnn's: all, none, or a list of "
+            "ort-fp32, ort-int8, ort-int8-dynamic, torch-ao-int8 (needs hwnn[rivals]).",
+        ),  # fmt: skip
         json: bool = typer.Option(False, "--json", help="Print the machine-readable result."),
     ) -> None:
         """Predictions per second and latency against batch size: fp32 torch, int8 and binary."""
         if ctx.invoked_subcommand is not None:
             return
+        chosen = rival_names(rivals)
         with progress(enabled=not json) as bar:
             task = bar.add_task("bench", total=None)
 
@@ -49,7 +56,7 @@ def register(app: typer.Typer) -> None:
             result = run_bench(
                 model, method, data, data_dir, seed, epochs, parse_ints(hidden, "--hidden"),
                 parse_ints(batches, "--batches"), threads, finetune_epochs=finetune_epochs,
-                progress=report,
+                progress=report, rivals=chosen,
             )  # fmt: skip
         if json:
             emit_json(result)
@@ -62,6 +69,8 @@ def register(app: typer.Typer) -> None:
 
 def _print(r: BenchResult) -> None:
     out.print(f"{r.cpu}, {r.threads} thread(s), kernels: {r.kernel_paths}")
+    for name, why in r.skipped_rivals.items():
+        out.print(f"[yellow]{name} not run: {why}[/yellow]")
     out.print(
         table(
             f"{r.model} on {r.data}: engines",

@@ -46,6 +46,7 @@ class BenchResult:
     engines: list[EngineInfo]
     points: list[ThroughputPoint]
     speedup_at_batch_1: dict = field(default_factory=dict)  # engine -> x fp32 torch
+    skipped_rivals: dict = field(default_factory=dict)  # rival -> why it did not run
 
 
 def measure_plan(
@@ -93,12 +94,15 @@ def bench_models(
     threads: int = 1,
     min_time_s: float = 0.2,
     progress=None,
+    rivals=(),
 ) -> tuple[list[EngineInfo], list[ThroughputPoint]]:
-    """fp32 torch, then a deployed plan for each quantized model (name -> model)."""
+    """fp32 torch, then a deployed plan for each quantized model (name -> model), then each
+    rival engine (``rivals.Rival``; its agreement is with the fp32 torch model)."""
     import hwnn.deploy
+    from hwnn.deploy import rivals as rival_engines
     from hwnn.throughput import measure_torch
 
-    steps = 1 + len(quantized)
+    steps = 1 + len(quantized) + len(rivals)
     if progress:
         progress("fp32 torch", 0, steps)
     points = measure_torch(fp32_model, x_test, tuple(batches), threads, min_time_s)
@@ -111,6 +115,11 @@ def bench_models(
         name = f"engine-{method}"
         engines.append(_engine_info(name, method, plan, model, x_test, y_test))
         points += measure_plan(plan, x_test, batches, threads, min_time_s, name)
+    for i, rival in enumerate(rivals, start=1 + len(quantized)):
+        if progress:
+            progress(rival.engine, i, steps)
+        engines.append(_engine_info(rival.engine, rival.method, rival, fp32_model, x_test, y_test))
+        points += rival_engines.measure(rival, x_test, batches, threads, min_time_s)
     if progress:
         progress("done", steps, steps)
     return engines, points
@@ -129,13 +138,16 @@ def run_bench(
     min_time_s: float = 0.2,
     finetune_epochs: int | None = None,
     progress=None,
+    rivals: tuple[str, ...] = (),
 ) -> BenchResult:
     """Trains ``model`` on ``data``, quantizes it to int8 and to ``method``, deploys both and
-    measures them against fp32 torch at each batch size."""
+    measures them against fp32 torch at each batch size, and against the ``rivals``
+    (``hwnn.deploy.rivals.RIVALS``: ONNX Runtime and torch.ao engines) that can run here."""
     from hwnn import models, quant
     from hwnn.config import DataConfig, TrainConfig
     from hwnn.data import load
     from hwnn.deploy import SUPPORTED
+    from hwnn.deploy import rivals as rival_engines
     from hwnn.kernels import backend
     from hwnn.train import fit
 
@@ -159,8 +171,11 @@ def run_bench(
         if progress:
             progress(f"quantizing {name}", 0, 1)
         quantized[name] = quant.quantize(net, name, ds, epochs=finetune_epochs, seed=seed)
+    if progress and rivals:
+        progress("building rival engines", 0, 1)
+    built, skipped = rival_engines.build(rivals, net, ds.x_train[:512], threads)
     engines, points = bench_models(
-        net, quantized, ds.x_test, ds.y_test, batches, threads, min_time_s, progress
+        net, quantized, ds.x_test, ds.y_test, batches, threads, min_time_s, progress, built
     )
     core = backend.native_module()
     return BenchResult(
@@ -172,6 +187,7 @@ def run_bench(
         engines=engines,
         points=points,
         speedup_at_batch_1=speedups(points, 1),
+        skipped_rivals=skipped,
     )
 
 
