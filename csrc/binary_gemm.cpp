@@ -217,8 +217,8 @@ static constexpr std::size_t kPackedMinRows = 24;
 static constexpr int kPackedMR = 8, kPackedNV = 3;  // 8 rows x 24 columns
 
 // bp[(j / 8) * stride + w * 8 + j % 8] = b[j * words + w], zero past n.
-static void pack_b_panels(const u64 *b, std::size_t n, std::size_t words, std::size_t stride,
-                          u64 *bp) {
+void pack_b_panels(const u64 *b, std::size_t n, std::size_t words, std::size_t stride,
+                   u64 *bp) {
   for (std::size_t j = 0; j < n; ++j) {
     const u64 *row = b + j * words;
     u64 *out = bp + (j / 8) * stride + j % 8;
@@ -289,19 +289,27 @@ struct Avx512Packed {
   static constexpr PackedFn fn = avx512_packed_tile<R, NV>;
 };
 
-static void run_avx512_packed(const u64 *a, std::size_t m, const u64 *b, std::size_t n,
-                              std::size_t words, std::size_t k, std::int32_t *c) {
-  // Panels padded by one line so the NV panels of a tile do not share an L1 set.
-  const std::size_t panels = (n + 7) / 8, stride = words * 8 + 8;
-  std::vector<u64> bp(panels * stride, 0);
-  pack_b_panels(b, n, words, stride, bp.data());
+std::size_t binary_panel_stride(std::size_t words) {
+  return words * 8 + 8;  // padded by one line so the NV panels of a tile do not share an L1 set
+}
+
+void binary_gemm_panels(const u64 *a, std::size_t m, const u64 *bp, std::size_t n,
+                        std::size_t words, std::size_t k, std::int32_t *c) {
+  const std::size_t stride = binary_panel_stride(words);
   static constexpr TileTable<PackedFn, Avx512Packed, kPackedMR, kPackedNV> table{};
   for_each_tile(m, n, kPackedMR, 8 * kPackedNV, words * 8,
                 [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
                   table.fn[rows - 1][(cols + 7) / 8 - 1](
-                      a + i0 * words, words, bp.data() + (j0 / 8) * stride, stride, words,
+                      a + i0 * words, words, bp + (j0 / 8) * stride, stride, words,
                       static_cast<std::int32_t>(k), c + i0 * n + j0, n, cols);
                 });
+}
+
+static void run_avx512_packed(const u64 *a, std::size_t m, const u64 *b, std::size_t n,
+                              std::size_t words, std::size_t k, std::int32_t *c) {
+  std::vector<u64> bp((n + 7) / 8 * binary_panel_stride(words), 0);
+  pack_b_panels(b, n, words, binary_panel_stride(words), bp.data());
+  binary_gemm_panels(a, m, bp.data(), n, words, k, c);
 }
 
 // ---------------------------------------------------------------- driver

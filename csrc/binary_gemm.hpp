@@ -25,4 +25,15 @@ Path binary_gemm_words(const std::uint64_t *a, std::size_t m, const std::uint64_
                        std::size_t n, std::size_t words, std::size_t k, std::int32_t *c,
                        Path path = Path::Auto);
 
+// B packed ahead of time for the AVX-512 path (the deployment engine's batched layers):
+// panels of 8 rows, binary_panel_stride(words) words apart, in which each 64-byte line
+// holds one word of those 8 rows; zero past n. Size: ceil(n / 8) * stride words, zeroed.
+std::size_t binary_panel_stride(std::size_t words);
+void pack_b_panels(const std::uint64_t *b, std::size_t n, std::size_t words, std::size_t stride,
+                   std::uint64_t *bp);
+// C = k - 2 popcount(A_i XOR B_j) on such panels, A rows `words` long. Needs AVX-512
+// VPOPCNTDQ (path_supported(Family::Binary, Path::Avx512)).
+void binary_gemm_panels(const std::uint64_t *a, std::size_t m, const std::uint64_t *bp,
+                        std::size_t n, std::size_t words, std::size_t k, std::int32_t *c);
+
 }  // namespace hwnn

@@ -45,6 +45,7 @@ class PlanRunner {
     std::vector<std::int32_t> row_sums;
     std::vector<std::int32_t> corr;  // 128 row_sums, padded to whole panels (offset int8 input)
     std::vector<std::uint64_t> wb;
+    std::vector<std::uint64_t> wb_panels;  // wb packed for the AVX-512 path (rows >= 2)
     std::vector<std::int32_t> t;
     std::vector<std::uint8_t> flip;
     std::vector<std::uint64_t> flip_bits;

@@ -78,19 +78,23 @@ def test_batched_int_layer_on_prepacked_panels_is_exact(rows, k, low):
     np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
 
 
-def test_binary_chain_matches_numpy_steps():
+@pytest.mark.parametrize("rows, hidden, out", [(1, 65, 9), (4, 65, 9), (9, 600, 30), (33, 64, 25)])
+def test_binary_chain_matches_numpy_steps(rows, hidden, out):
+    """Batch 1 runs the binary GEMV; two rows and up the packed tiles on the build-time
+    panels: 8-row tiles and their edges, 24-column tiles and their edges, K of 1 to 10 words."""
     from hwnn.deploy.fuse import NativeSegment
 
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(4, 70)).astype(np.float32)
-    w0 = rng.integers(-127, 128, size=(65, 70), dtype=np.int8)
-    w1 = rng.choice([-1.0, 1.0], size=(9, 65)).astype(np.float32)
+    x = rng.normal(size=(rows, 70)).astype(np.float32)
+    w0 = rng.integers(-127, 128, size=(hidden, 70), dtype=np.int8)
+    w1 = rng.choice([-1.0, 1.0], size=(out, hidden)).astype(np.float32)
     steps = [
         S.QuantizeFixed(8, 4), S.IntLinear(w0),
-        S.Threshold(rng.integers(-300, 300, 65).astype(np.int32),
-                    rng.integers(0, 2, 65).astype(np.uint8)),
-        S.SignLinear(w1), S.Dequantize(np.ones(9, np.float32), None),
-        S.BatchNorm(rng.normal(size=9).astype(np.float32), rng.normal(size=9).astype(np.float32)),
+        S.Threshold(rng.integers(-300, 300, hidden).astype(np.int32),
+                    rng.integers(0, 2, hidden).astype(np.uint8)),
+        S.SignLinear(w1), S.Dequantize(np.ones(out, np.float32), None),
+        S.BatchNorm(rng.normal(size=out).astype(np.float32),
+                    rng.normal(size=out).astype(np.float32)),
         S.Hardtanh(-1.0, 1.0), S.ReLU(),
     ]  # fmt: skip
     np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
