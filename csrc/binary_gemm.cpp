@@ -207,13 +207,21 @@ struct Avx512Tile {
 };
 
 // ---------------------------------------------------------------- AVX-512, packed B
-// From kPackedMinRows rows up, B is packed once per call into panels of 8 columns in which
-// each 64-byte line holds one word of those 8 columns. One broadcast A word XOR such a line
+// From packed_min_rows(words) rows up (below), B is packed once per call into panels of 8
+// columns in which each 64-byte line holds one word of those 8 columns (or ahead of time, by
+// the deployment engine: binary_gemm_panels). One broadcast A word XOR such a line
 // gives 8 outputs' differing bits in 64-bit lanes: xor, VPOPCNTQ and add per 512 bit-MACs
 // as in the tiles above, but the accumulators are already per output (no transposing
 // reduction per tile, no A vector loads), and an 8 x 24 tile keeps 24 accumulators busy.
 
 static constexpr std::size_t kPackedMinRows = 24;
+
+// Packing B costs ~n words per call; the 4 x 4 tiles' per-tile horizontal sum costs more the
+// shorter the rows. Measured (1-23 rows, K 256 to 4096, N 256 and 1024): packing pays from
+// 8 rows at 4 words, 12 at 16 and 24 at 64.
+static std::size_t packed_min_rows(std::size_t words) {
+  return std::min<std::size_t>(kPackedMinRows, 8 + words / 4);
+}
 static constexpr int kPackedMR = 8, kPackedNV = 3;  // 8 rows x 24 columns
 
 // bp[(j / 8) * stride + w * 8 + j % 8] = b[j * words + w], zero past n.
@@ -334,7 +342,7 @@ Path binary_gemm_words(const u64 *a, std::size_t m, const u64 *b, std::size_t n,
     case Path::Avx512:
       if (m == 1) run<1, 16, Avx512Tile>(a, m, b, n, words, k, c);
       else if (m == 2) run<2, 8, Avx512Tile>(a, m, b, n, words, k, c);
-      else if (m < kPackedMinRows) run<4, 4, Avx512Tile>(a, m, b, n, words, k, c);
+      else if (m < packed_min_rows(words)) run<4, 4, Avx512Tile>(a, m, b, n, words, k, c);
       else run_avx512_packed(a, m, b, n, words, k, c);
       break;
     case Path::Avx2: run<2, 4, Avx2Tile>(a, m, b, n, words, k, c); break;
