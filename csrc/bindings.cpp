@@ -14,4 +14,5 @@ NB_MODULE(_core, m) {
   hwnn::bind_binary_conv2d(m);
   hwnn::bind_output_transform(m);
   hwnn::bind_plan_runner(m);
+  hwnn::bind_im2col(m);
 }

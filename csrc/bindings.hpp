@@ -13,5 +13,6 @@ void bind_int8_gemm(nanobind::module_ &m);
 void bind_binary_conv2d(nanobind::module_ &m);
 void bind_output_transform(nanobind::module_ &m);
 void bind_plan_runner(nanobind::module_ &m);
+void bind_im2col(nanobind::module_ &m);
 void bind_ladder(nanobind::module_ &m);
 }  // namespace hwnn
