@@ -15,6 +15,8 @@ using namespace nb::literals;
 
 namespace hwnn {
 
+using FloatArray = nb::ndarray<const float, nb::c_contig, nb::device::cpu>;
+
 static void same_length(std::size_t a, std::size_t b, const char *what) {
   if (a != b) throw std::invalid_argument(std::string(what) + ": arrays differ in length");
 }
@@ -53,16 +55,34 @@ void bind_plan_runner(nb::module_ &m) {
       .def("relu", &PlanRunner::relu)
       .def("hardtanh", &PlanRunner::hardtanh, "low"_a, "high"_a)
       .def("__len__", &PlanRunner::size)
-      .def("run", [](const PlanRunner &p, CMatrix<float> x) {
-        std::size_t cols = 0;
+      .def("int_conv",
+           [](PlanRunner &p, CMatrix<std::int8_t> w, std::size_t c, std::size_t kh,
+              std::size_t kw, std::size_t stride, std::size_t pad) {
+             if (c * kh * kw != w.shape(1))
+               throw std::invalid_argument("int_conv: weights must be [out, c * kh * kw]");
+             p.int_conv(w.data(), w.shape(0), c, kh, kw, stride, pad);
+           },
+           "w"_a, "c"_a, "kh"_a, "kw"_a, "stride"_a, "pad"_a)
+      .def("max_pool", &PlanRunner::max_pool, "k"_a)
+      .def("flatten", &PlanRunner::flatten)
+      .def("run", [](const PlanRunner &p, FloatArray x) {
+        // [rows, cols] rows, or NCHW images [rows, c, h, w]
+        if (x.ndim() != 2 && x.ndim() != 4)
+          throw std::invalid_argument("run: x must be [rows, cols] or NCHW [rows, c, h, w]");
+        PlanRunner::Shape in;
+        in.cols = 1;
+        for (std::size_t d = 1; d < x.ndim(); ++d) in.cols *= x.shape(d);
+        if (x.ndim() == 4) in = {in.cols, x.shape(1), x.shape(2), x.shape(3)};
+        PlanRunner::Shape out;
         std::vector<float> y;
         {
           nb::gil_scoped_release release;
-          y = p.run(x.data(), x.shape(0), x.shape(1), &cols);
+          y = p.run(x.data(), x.shape(0), in, &out);
         }
-        auto out = new_array<float>({x.shape(0), cols});
-        std::memcpy(out.data(), y.data(), y.size() * sizeof(float));
-        return out;
+        auto arr = out.h ? new_array<float>({x.shape(0), out.c, out.h, out.w})
+                         : new_array<float>({x.shape(0), out.cols});
+        std::memcpy(arr.data(), y.data(), y.size() * sizeof(float));
+        return arr;
       }, "x"_a);
 }
 

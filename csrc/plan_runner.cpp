@@ -12,6 +12,7 @@
 #include "binary_gemm.hpp"
 #include "bitpack.hpp"
 #include "cpu_features.hpp"
+#include "im2col.hpp"
 #include "int8_gemm.hpp"
 #include "kernel_path.hpp"
 #include "output_transform.hpp"
@@ -40,8 +41,9 @@ void PlanRunner::quantize_int8(float scale, bool is_signed) {
 // of two and more run int8_gemm's packed register tiles on the same panels.
 static constexpr std::size_t kPanel = 16;
 
-void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t in) {
-  Op op{Kind::IntLinear};
+// The weights as they are (the portable GEMMs), in VPDPBUSD panels, and their row sums.
+void PlanRunner::pack_int_weights(Op &op, const std::int8_t *w, std::size_t out,
+                                  std::size_t in) {
   op.out = out;
   op.in = in;
   op.w8.assign(w, w + out * in);
@@ -56,8 +58,41 @@ void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t i
     }
   op.corr.assign(panels * kPanel, 0);
   for (std::size_t o = 0; o < out; ++o) op.corr[o] = 128 * op.row_sums[o];
+}
+
+void PlanRunner::int_linear(const std::int8_t *w, std::size_t out, std::size_t in) {
+  Op op{Kind::IntLinear};
+  pack_int_weights(op, w, out, in);
   ops_.push_back(std::move(op));
 }
+
+// The patches of a convolution are GEMM rows zero-extended to whole 4-byte groups (read in
+// place by the VPDPBUSD tiles), so the weights are extended with zeros to match.
+void PlanRunner::int_conv(const std::int8_t *w, std::size_t out, std::size_t c, std::size_t kh,
+                          std::size_t kw, std::size_t stride, std::size_t pad) {
+  if (c == 0 || kh == 0 || kw == 0 || stride == 0)
+    throw std::invalid_argument("int_conv: channels, kernel sizes and stride must be >= 1");
+  const std::size_t k = c * kh * kw, k4 = (k + 3) / 4 * 4;
+  std::vector<std::int8_t> padded(out * k4, 0);
+  for (std::size_t o = 0; o < out; ++o) std::memcpy(&padded[o * k4], w + o * k, k);
+  Op op{Kind::IntConv};
+  pack_int_weights(op, padded.data(), out, k4);
+  op.c = c;
+  op.kh = kh;
+  op.kw = kw;
+  op.stride = stride;
+  op.pad = pad;
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::max_pool(std::size_t k) {
+  if (k == 0) throw std::invalid_argument("max_pool: the window must be at least 1");
+  Op op{Kind::MaxPool};
+  op.k = k;
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::flatten() { ops_.push_back(Op{Kind::Flatten}); }
 
 // Stores the 16-lane accumulators of panels [p, p + np) into c (masked at the last panel),
 // subtracting 128 x the row sums when the input bytes were offset from int8 to uint8.
@@ -183,28 +218,33 @@ static void gemv_vnni(const std::int8_t *a, std::size_t in, bool a_signed,
     gemv_vnni_dense(words.data(), groups, false, panels, row_sums, out, c);
 }
 
+static bool any_negative(const std::int8_t *q, std::size_t n) {
+  std::uint8_t bits = 0;
+  for (std::size_t i = 0; i < n; ++i) bits |= static_cast<std::uint8_t>(q[i]);
+  return bits & 0x80u;
+}
+
 // Two rows and up on the same panels: int8 codes with a negative value are offset by 128
-// (and corrected with 128 x the row sums), rows not a whole number of 4-byte groups are
-// padded; otherwise the codes are read in place. Packing the weights per call and summing
-// their rows, as int8_gemm must, took most of a 16-row layer.
-static void gemm_vnni(const std::int8_t *a, std::size_t rows, std::size_t in, bool a_signed,
+// (and corrected with 128 x the row sums), in place in the caller's scratch copy of the
+// codes (they are not needed after this layer); rows not a whole number of 4-byte groups
+// are copied into padded rows. Packing the weights per call and summing their rows, as
+// int8_gemm must, took most of a 16-row layer.
+static void gemm_vnni(std::int8_t *a, std::size_t rows, std::size_t in, bool offset,
                       const std::int8_t *panels, const std::int32_t *corr, std::size_t out,
                       std::int32_t *c) {
   const std::size_t groups = (in + 3) / 4;
-  std::uint8_t any_negative = 0;
-  if (a_signed)
-    for (std::size_t i = 0; i < rows * in; ++i) any_negative |= static_cast<std::uint8_t>(a[i]);
-  const bool offset = any_negative & 0x80u;
-  const auto *ap = reinterpret_cast<const std::uint8_t *>(a);
+  auto *ap = reinterpret_cast<std::uint8_t *>(a);
   std::size_t lda = in;
-  if (offset || in % 4 != 0) {
+  const std::uint8_t flip = offset ? 0x80 : 0;
+  if (in % 4 != 0) {
     thread_local std::vector<std::uint8_t> padded;
     lda = groups * 4;
-    padded.assign(rows * lda, 0);  // past `in` the weights are zero: any byte will do
-    const std::uint8_t flip = offset ? 0x80 : 0;
+    padded.resize(rows * lda);  // past `in` the weights are zero: any byte will do
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t i = 0; i < in; ++i) padded[r * lda + i] = ap[r * in + i] ^ flip;
     ap = padded.data();
+  } else if (offset) {
+    for (std::size_t i = 0; i < rows * in; ++i) ap[i] ^= flip;
   }
   u8_gemm_panels(ap, rows, lda, panels, groups * kPanel * 4, out, groups, offset ? corr : nullptr,
                  c);
@@ -338,12 +378,22 @@ enum class Tag { Float, Codes8, CodesU8, Acc, Signs };
 
 struct Value {
   Tag tag = Tag::Float;
-  std::size_t cols = 0;  // true width (bits for signs)
+  std::size_t cols = 0;            // true width (bits for signs)
+  std::size_t ch = 0, hh = 0, ww = 0;  // images (hh > 0): NCHW, or [N, hh, ww, ch] for Acc
   std::vector<float> f;
-  std::vector<std::int8_t> q;
+  std::vector<std::int8_t> q, patches;
   std::vector<std::int32_t> c;
   std::vector<std::uint64_t> s;
 };
+
+// Scratch buffers only grow: a batch's first layer needs the most room, and resizing down
+// and back up each call re-zeroed megabytes (a LeNet-5 batch of 256: 1.2 M accumulators).
+// The live length is always rows x cols of the current value, never the vector's size.
+template <typename T>
+T *room(std::vector<T> &v, std::size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
 
 void expect(bool ok, const char *what) {
   if (!ok) throw std::invalid_argument(std::string("native plan: ") + what);
@@ -351,18 +401,63 @@ void expect(bool ok, const char *what) {
 
 }  // namespace
 
-std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t cols,
-                                   std::size_t *out_cols) const {
+// An integer layer on `rows` rows of `in` codes (a fully connected layer's inputs, or a
+// convolution's patches); `negative`: whether any code is below zero (the caller scans
+// the codes once: a convolution's patches repeat each code kh kw times).
+static void int_layer(std::vector<std::int8_t> &q_or_patches, std::size_t rows,
+                      std::size_t in, bool is_signed, bool negative, const std::int8_t *panels,
+                      const std::int32_t *row_sums, const std::int32_t *corr,
+                      const std::int8_t *w8, std::size_t out, std::int32_t *c) {
+  std::int8_t *a = q_or_patches.data();
+  if (rows == 1 && path_supported(Family::Int8, Path::Avx512))
+    gemv_vnni(a, in, is_signed, panels, row_sums, out, c);
+  else if (path_supported(Family::Int8, Path::Avx512))
+    gemm_vnni(a, rows, in, negative, panels, corr, out, c);
+  else if (!is_signed)
+    u8s8_gemm(reinterpret_cast<const std::uint8_t *>(a), rows, w8, out, in, c);
+  else
+    int8_gemm(a, rows, w8, out, in, c);
+}
+
+// max over each k x k window (stride k, floor mode) of NCHW planes, with the NumPy step's
+// order and NaN rule: out = v[0][0], then out = np.maximum(out, v[i][j]) for the other
+// offsets in row-major order, np.maximum(a, b) being (a >= b || a != a) ? a : b. One output
+// row at a time, offset by offset, so the inner loop has no branches and vectorizes.
+static void max_pool_nchw(const float *in, std::size_t planes, std::size_t h, std::size_t w,
+                          std::size_t k, float *out) {
+  const std::size_t ho = h / k, wo = w / k;
+  for (std::size_t p = 0; p < planes; ++p)
+    for (std::size_t y = 0; y < ho; ++y) {
+      float *o = out + (p * ho + y) * wo;
+      const float *top = in + (p * h + y * k) * w;
+      for (std::size_t x = 0; x < wo; ++x) o[x] = top[x * k];
+      for (std::size_t i = 0; i < k; ++i)
+        for (std::size_t j = i == 0 ? 1 : 0; j < k; ++j) {
+          const float *r = top + i * w + j;
+          for (std::size_t x = 0; x < wo; ++x) {
+            const float a = o[x], b = r[x * k];
+            o[x] = (a >= b || a != a) ? a : b;
+          }
+        }
+    }
+}
+
+std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
+                                   Shape *out) const {
   // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
   // and allocating and freeing six buffers per call cost about a tenth of that.
   thread_local Value v;
   v.tag = Tag::Float;
-  v.cols = cols;
+  v.cols = in.cols;
+  v.ch = in.c;
+  v.hh = in.h;
+  v.ww = in.w;
+  expect(in.h == 0 || in.c * in.h * in.w == in.cols, "images must be c x h x w floats");
   // Float input is read in place until an op must change it: copying a batch of 256 MNIST
   // images (800 KB) cost about a twentieth of the whole call.
   const float *fin = x;
   auto own_floats = [&] {
-    if (fin != v.f.data()) v.f.assign(fin, fin + rows * v.cols);
+    if (fin != v.f.data()) std::copy(fin, fin + rows * v.cols, room(v.f, rows * v.cols));
     fin = v.f.data();
   };
   for (const Op &op : ops_) {
@@ -371,42 +466,58 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
         expect(v.tag == Tag::Float, "quantize_fixed needs float input");
         const float step = static_cast<float>(std::ldexp(1.0, -op.frac));
         const float lo = -std::ldexp(1.0f, op.bits - 1), hi = std::ldexp(1.0f, op.bits - 1) - 1;
-        v.q.resize(rows * v.cols);
+        room(v.q, rows * v.cols);
         const bool exact_multiply = op.frac >= -126 && op.frac <= 126;  // 2^frac is a float
-        quantize(fin, v.q.data(), v.q.size(), step, lo, hi, exact_multiply);
+        quantize(fin, v.q.data(), rows * v.cols, step, lo, hi, exact_multiply);
         v.tag = Tag::Codes8;
         break;
       }
       case Kind::QuantInt8: {
         expect(v.tag == Tag::Float, "quantize_int8 needs float input");
         const float lo = op.is_signed ? -128.0f : 0.0f, hi = op.is_signed ? 127.0f : 255.0f;
-        v.q.resize(rows * v.cols);
-        quantize(fin, v.q.data(), v.q.size(), op.scale, lo, hi);
+        room(v.q, rows * v.cols);
+        quantize(fin, v.q.data(), rows * v.cols, op.scale, lo, hi);
         v.tag = op.is_signed ? Tag::Codes8 : Tag::CodesU8;
         break;
       }
       case Kind::IntLinear: {
         expect(v.tag == Tag::Codes8 || v.tag == Tag::CodesU8, "int_linear needs codes");
+        expect(v.hh == 0, "int_linear needs flat rows: flatten the images first");
         expect(v.cols == op.in, "int_linear: input width does not match the weights");
-        v.c.resize(rows * op.out);  // every kernel writes every output
-        if (rows == 1 && path_supported(Family::Int8, Path::Avx512))
-          gemv_vnni(v.q.data(), op.in, v.tag == Tag::Codes8, op.panels.data(),
-                    op.row_sums.data(), op.out, v.c.data());
-        else if (path_supported(Family::Int8, Path::Avx512))
-          gemm_vnni(v.q.data(), rows, op.in, v.tag == Tag::Codes8, op.panels.data(),
-                    op.corr.data(), op.out, v.c.data());
-        else if (v.tag == Tag::CodesU8)
-          u8s8_gemm(reinterpret_cast<const std::uint8_t *>(v.q.data()), rows, op.w8.data(),
-                    op.out, op.in, v.c.data());
-        else
-          int8_gemm(v.q.data(), rows, op.w8.data(), op.out, op.in, v.c.data());
+        room(v.c, rows * op.out);  // every kernel writes every output
+        const bool is_signed = v.tag == Tag::Codes8;
+        const bool negative = is_signed && any_negative(v.q.data(), rows * op.in);
+        int_layer(v.q, rows, op.in, is_signed, negative, op.panels.data(), op.row_sums.data(),
+                  op.corr.data(), op.w8.data(), op.out, v.c.data());
         v.tag = Tag::Acc;
         v.cols = op.out;
         break;
       }
+      case Kind::IntConv: {
+        expect(v.tag == Tag::Codes8 || v.tag == Tag::CodesU8, "int_conv needs codes");
+        expect(v.hh > 0 && v.ch == op.c, "int_conv needs images with the weights' channels");
+        expect(v.hh + 2 * op.pad >= op.kh && v.ww + 2 * op.pad >= op.kw,
+               "int_conv: the kernel is larger than the padded image");
+        const Im2colShape shape{rows, op.c, v.hh, v.ww, op.kh, op.kw, op.stride, op.pad};
+        const std::size_t pixels = rows * shape.out_h() * shape.out_w();
+        room(v.patches, pixels * op.in);
+        im2col(reinterpret_cast<const std::uint8_t *>(v.q.data()), shape, op.in,
+               reinterpret_cast<std::uint8_t *>(v.patches.data()));
+        room(v.c, pixels * op.out);
+        const bool is_signed = v.tag == Tag::Codes8;
+        int_layer(v.patches, pixels, op.in, is_signed,
+                  is_signed && any_negative(v.q.data(), rows * v.cols), op.panels.data(),
+                  op.row_sums.data(), op.corr.data(), op.w8.data(), op.out, v.c.data());
+        v.tag = Tag::Acc;
+        v.cols = op.out;
+        v.ch = op.out;
+        v.hh = shape.out_h();
+        v.ww = shape.out_w();
+        break;
+      }
       case Kind::SignLinear: {
         expect(v.tag == Tag::Signs && v.cols == op.k, "sign_linear needs signs of width k");
-        v.c.resize(rows * op.out);  // every kernel writes every output
+        room(v.c, rows * op.out);  // every kernel writes every output
         // From two rows up the weights' packed panels serve every batch size: the kernel
         // would pack them per call, and below 24 rows it takes tiles with horizontal sums
         // (a 16 x 256 x 256 layer: 10 us, on the panels ~3 us).
@@ -421,7 +532,8 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
       }
       case Kind::Threshold: {
         expect(v.tag == Tag::Acc && v.cols == op.out, "threshold needs an int32 accumulator");
-        v.s.resize(rows * words_for(op.out));  // the threshold writes whole words
+        expect(v.hh == 0, "threshold: a convolution's signs are not fused");
+        room(v.s, rows * words_for(op.out));  // the threshold writes whole words
         sign_threshold_bits(v.c.data(), rows, op.out, op.t.data(), op.flip.data(),
                             op.flip_bits.data(), v.s.data());
         v.tag = Tag::Signs;
@@ -429,15 +541,51 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
       }
       case Kind::Dequantize: {
         expect(v.tag == Tag::Acc && v.cols == op.out, "dequantize needs an int32 accumulator");
-        v.f.resize(rows * op.out);
-        scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
-                   op.has_bias ? op.b.data() : nullptr, v.f.data());
+        if (v.hh == 0) {
+          room(v.f, rows * op.out);
+          scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
+                     op.has_bias ? op.b.data() : nullptr, v.f.data());
+        } else {  // [N, Ho, Wo, O] -> NCHW, each value as scale_bias computes it
+          const std::size_t plane = v.hh * v.ww, o = op.out;
+          room(v.f, rows * o * plane);
+          for (std::size_t n = 0; n < rows; ++n)
+            for (std::size_t j = 0; j < o; ++j) {
+              const std::int32_t *src = v.c.data() + n * plane * o + j;
+              float *dst = v.f.data() + (n * o + j) * plane;
+              const float scale = op.a[j], bias = op.has_bias ? op.b[j] : 0.0f;
+              for (std::size_t p = 0; p < plane; ++p) {
+                float y = static_cast<float>(src[p * o]) * 1.0f * scale;
+                if (op.has_bias) y += bias;
+                dst[p] = y;
+              }
+            }
+          v.cols = o * plane;
+        }
         fin = v.f.data();
         v.tag = Tag::Float;
         break;
       }
+      case Kind::MaxPool: {
+        expect(v.tag == Tag::Float && v.hh > 0, "max_pool needs float images");
+        expect(v.hh >= op.k && v.ww >= op.k, "max_pool: the window is larger than the image");
+        thread_local std::vector<float> pooled;
+        const std::size_t ho = v.hh / op.k, wo = v.ww / op.k;
+        room(pooled, rows * v.ch * ho * wo);
+        max_pool_nchw(fin, rows * v.ch, v.hh, v.ww, op.k, pooled.data());
+        v.f.swap(pooled);
+        fin = v.f.data();
+        v.hh = ho;
+        v.ww = wo;
+        v.cols = v.ch * ho * wo;
+        break;
+      }
+      case Kind::Flatten:
+        expect(v.tag == Tag::Float, "flatten needs float input");
+        v.ch = v.hh = v.ww = 0;  // NCHW rows are already (c, h, w) order
+        break;
       case Kind::BatchNorm: {
-        expect(v.tag == Tag::Float && v.cols == op.out, "batch_norm needs float input");
+        expect(v.tag == Tag::Float && v.cols == op.out && v.hh == 0,
+               "batch_norm needs flat float input");
         own_floats();
         for (std::size_t r = 0; r < rows; ++r)
           for (std::size_t j = 0; j < op.out; ++j) {
@@ -449,22 +597,24 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, std::size_t
       case Kind::Relu:
         expect(v.tag == Tag::Float, "relu needs float input");
         own_floats();
-        for (float &y : v.f) y = y < 0.0f ? 0.0f : y;
+        for (float *y = v.f.data(), *end = y + rows * v.cols; y != end; ++y)
+          *y = *y < 0.0f ? 0.0f : *y;
         break;
       case Kind::Hardtanh:
         expect(v.tag == Tag::Float, "hardtanh needs float input");
         own_floats();
-        for (float &y : v.f) {
-          y = y < op.low ? op.low : y;
-          y = y > op.high ? op.high : y;
+        for (float *y = v.f.data(), *end = y + rows * v.cols; y != end; ++y) {
+          *y = *y < op.low ? op.low : *y;
+          *y = *y > op.high ? op.high : *y;
         }
         break;
     }
   }
   expect(v.tag == Tag::Float, "the last op must produce floats");
-  *out_cols = v.cols;
+  *out = Shape{v.cols, v.ch, v.hh, v.ww};
   own_floats();
-  return v.f;  // a copy of the few logits: the scratch buffer stays for the next call
+  // a copy of the few logits: the scratch buffer stays for the next call
+  return std::vector<float>(v.f.begin(), v.f.begin() + static_cast<std::ptrdiff_t>(rows * v.cols));
 }
 
 }  // namespace hwnn

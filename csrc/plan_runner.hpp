@@ -1,7 +1,9 @@
-// A native runner for the integer part of a deployed fully connected network: quantize the
-// input, int8 GEMM, sign thresholds, binary GEMMs, dequantize, batch norm, in one call.
-// At batch 1 the arithmetic of a binarized MLP takes a few microseconds, and one Python
-// step per layer would cost more than that (hwnn.deploy fuses runs of these steps here).
+// A native runner for the integer part of a deployed network: quantize the input, int8
+// convolutions (im2col + GEMM), max pooling, int8 GEMM, sign thresholds, binary GEMMs,
+// dequantize, batch norm, in one call. At batch 1 the arithmetic of a binarized MLP takes a
+// few microseconds, and one Python step per layer would cost more than that (hwnn.deploy
+// fuses runs of these steps here). Images travel as NCHW floats or codes, as in the NumPy
+// steps; a convolution's accumulator is [N, Ho, Wo, O] until it is dequantized.
 // Each op does exactly what its NumPy step in hwnn/deploy/steps.py does, in the same float
 // order, so fused and unfused plans give bit-identical logits.
 #pragma once
@@ -17,6 +19,11 @@ class PlanRunner {
   void quantize_fixed(int bits, int frac);
   void quantize_int8(float scale, bool is_signed);
   void int_linear(const std::int8_t *w, std::size_t out, std::size_t in);
+  // w: int8 [out, c * kh * kw] in torch's (c, kh, kw) order.
+  void int_conv(const std::int8_t *w, std::size_t out, std::size_t c, std::size_t kh,
+                std::size_t kw, std::size_t stride, std::size_t pad);
+  void max_pool(std::size_t k);
+  void flatten();
   void sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words, std::size_t k);
   void threshold(const std::int32_t *t, const std::uint8_t *flip, std::size_t n);
   void dequantize(const float *scale, const float *bias, std::size_t n);  // bias may be null
@@ -24,15 +31,18 @@ class PlanRunner {
   void relu();
   void hardtanh(float low, float high);
 
-  // x: float [rows, cols] -> float [rows, out_cols()]; throws std::invalid_argument when the
-  // ops do not chain (each op checks the kind and width of what it receives).
-  std::vector<float> run(const float *x, std::size_t rows, std::size_t cols,
-                         std::size_t *out_cols) const;
+  // x: float [rows, cols], or NCHW images [rows, c, h, w] when h > 0 (cols = c h w) ->
+  // float [rows, out.cols] (NCHW [rows, out.c, out.h, out.w] when out.h > 0); throws
+  // std::invalid_argument when the ops do not chain (each op checks what it receives).
+  struct Shape {
+    std::size_t cols = 0, c = 0, h = 0, w = 0;
+  };
+  std::vector<float> run(const float *x, std::size_t rows, Shape in, Shape *out) const;
   std::size_t size() const { return ops_.size(); }
 
  private:
-  enum class Kind { QuantFixed, QuantInt8, IntLinear, SignLinear, Threshold, Dequantize,
-                    BatchNorm, Relu, Hardtanh };
+  enum class Kind { QuantFixed, QuantInt8, IntLinear, IntConv, MaxPool, Flatten, SignLinear,
+                    Threshold, Dequantize, BatchNorm, Relu, Hardtanh };
   struct Op {
     explicit Op(Kind k) : kind(k) {}
     Kind kind;
@@ -40,6 +50,7 @@ class PlanRunner {
     float scale = 1.0f, low = 0.0f, high = 0.0f;
     bool is_signed = true, has_bias = false;
     std::size_t out = 0, in = 0, words = 0, k = 0;
+    std::size_t c = 0, kh = 0, kw = 0, stride = 1, pad = 0;  // int_conv (k: max_pool)
     std::vector<std::int8_t> w8;
     std::vector<std::int8_t> panels;  // w8 in VPDPBUSD panels (see .cpp)
     std::vector<std::int32_t> row_sums;
@@ -51,6 +62,7 @@ class PlanRunner {
     std::vector<std::uint64_t> flip_bits;
     std::vector<float> a, b;
   };
+  static void pack_int_weights(Op &op, const std::int8_t *w, std::size_t out, std::size_t in);
   std::vector<Op> ops_;
 };
 

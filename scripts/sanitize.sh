@@ -10,7 +10,7 @@ mkdir -p "$out"
 CXX="${CXX:-g++}"
 # The kernel sources only: the bind_*.cpp files need nanobind and Python headers.
 sources=(cpu_features kernel_path bitpack binary_gemm ternary_gemm int8_gemm binary_conv2d
-  output_transform plan_runner)
+  output_transform plan_runner im2col)
 objs=()
 pids=()
 for s in "${sources[@]}"; do

@@ -83,18 +83,24 @@ def test_binary_plans_run_on_popcount_and_threshold(mlp, lenet, digits):
     assert bnn.weight_bytes < hwnn.deploy(mlp).weight_bytes / 4
 
 
+@pytest.mark.parametrize("model", ["mlp", "lenet"])
 @pytest.mark.parametrize("method", ["bnn", "int8"])
-def test_fused_native_segment_gives_identical_logits(mlp, digits, method):
+def test_fused_native_segment_gives_identical_logits(mlp, lenet, digits, method, model):
     from hwnn.deploy.fuse import NativeSegment
 
-    q = quant.quantize(mlp, method, digits, epochs=0)
+    q = quant.quantize(mlp if model == "mlp" else lenet, method, digits, epochs=0)
     fused, plain = hwnn.deploy(q), hwnn.deploy.deploy(q, fuse=False)
-    if backend.use_native():  # HWNN_KERNELS=reference plans stay unfused NumPy steps
+    if backend.use_native() and (model, method) != ("lenet", "bnn"):
+        # (HWNN_KERNELS=reference plans stay unfused NumPy steps; so do a BNN's binary
+        # convolutions and everything after them, which start from signs, not floats)
         assert any(isinstance(s, NativeSegment) for s in fused.steps)
     np.testing.assert_array_equal(fused.run(digits.x_test), plain.run(digits.x_test))
     for i in range(20):  # batch 1: the runner's GEMV path
         x = digits.x_test[i : i + 1]
         np.testing.assert_array_equal(fused.run(x), plain.run(x))
+    if model == "lenet" and method == "int8" and backend.use_native():
+        # The whole int8 CNN is one native call: convolutions, pooling, flatten, FC layers.
+        assert [type(s) for s in fused.steps] == [NativeSegment]
 
 
 def test_plan_runs_without_torch(mlp, digits, tmp_path):

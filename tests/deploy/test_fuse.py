@@ -107,3 +107,65 @@ def test_mismatched_ops_are_a_clear_error():
                          S.Dequantize(np.ones(2, np.float32), None)])  # fmt: skip
     with pytest.raises(ValueError, match="input width"):
         seg.run(np.ones((1, 4), np.float32))
+
+
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize(
+    "c, hw, k, stride, pad, pool",
+    [(1, (28, 28), 5, 1, 2, 2), (3, (9, 7), 3, 2, 1, 3), (2, (6, 6), 1, 1, 0, 2),
+     (4, (5, 8), 5, 1, 0, 1)],
+)  # fmt: skip
+def test_conv_block_matches_numpy_steps(signed, c, hw, k, stride, pad, pool):
+    """Quantize, int8 convolution (im2col + GEMM), dequantize to NCHW, ReLU, max pool,
+    flatten and a fully connected layer, natively: bit-identical to the NumPy steps, for
+    batch 1 and 5, with and without negative codes (the +128 offset in place)."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(c * 100 + k)
+    o = 6
+    w = rng.integers(-128, 128, size=(o, c * k * k), dtype=np.int8)
+    ho = (hw[0] + 2 * pad - k) // stride + 1
+    wo = (hw[1] + 2 * pad - k) // stride + 1
+    flat = o * (ho // pool) * (wo // pool)
+    w2 = rng.integers(-128, 128, size=(7, flat), dtype=np.int8)
+    scale, bias = rng.uniform(0.5, 2, o).astype(np.float32), rng.normal(size=o).astype(np.float32)
+    steps = [
+        S.QuantizeInt8(np.float32(1 / 50), signed), S.IntConv(w, k, k, stride, pad),
+        S.Dequantize(scale, bias),
+        S.ReLU(), S.MaxPool(pool), S.Flatten(), S.QuantizeInt8(np.float32(0.25), True),
+        S.IntLinear(w2), S.Dequantize(np.ones(7, np.float32), None),
+    ]  # fmt: skip
+    seg = NativeSegment(steps)
+    for n in (1, 5):
+        x = rng.normal(0.3, 1, size=(n, c, *hw)).astype(np.float32)
+        np.testing.assert_array_equal(seg.run(x), _unfused(steps, x))
+
+
+def test_conv_segment_can_hand_back_images():
+    """A segment that ends before the Flatten returns NCHW floats, like the NumPy steps."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, size=(4, 2 * 9), dtype=np.int8)
+    steps = [S.QuantizeInt8(np.float32(0.1), True), S.IntConv(w, 3, 3, 1, 1),
+             S.Dequantize(np.ones(4, np.float32), None), S.MaxPool(2)]  # fmt: skip
+    x = rng.normal(size=(2, 2, 6, 5)).astype(np.float32)
+    got = NativeSegment(steps).run(x)
+    assert got.shape == (2, 4, 3, 2)
+    np.testing.assert_array_equal(got, _unfused(steps, x))
+
+
+def test_conv_ops_that_do_not_chain_are_clear_errors():
+    from hwnn.deploy.fuse import NativeSegment
+
+    w = np.ones((4, 2 * 9), dtype=np.int8)
+    seg = NativeSegment([S.QuantizeInt8(np.float32(0.1), True), S.IntConv(w, 3, 3, 1, 0),
+                         S.Dequantize(np.ones(4, np.float32), None)])  # fmt: skip
+    with pytest.raises(ValueError, match="int_conv needs images with the weights' channels"):
+        seg.run(np.zeros((1, 3, 6, 6), np.float32))
+    with pytest.raises(ValueError, match="kernel is larger than the padded image"):
+        seg.run(np.zeros((1, 2, 2, 6), np.float32))
+    pool = NativeSegment([S.QuantizeInt8(np.float32(0.1), True), S.IntConv(w, 3, 3, 1, 0),
+                          S.Dequantize(np.ones(4, np.float32), None), S.MaxPool(5)])  # fmt: skip
+    with pytest.raises(ValueError, match="window is larger than the image"):
+        pool.run(np.zeros((1, 2, 5, 5), np.float32))

@@ -10,6 +10,7 @@
 #include "binary_conv2d.hpp"
 #include "binary_gemm.hpp"
 #include "bitpack.hpp"
+#include "im2col.hpp"
 #include "int8_gemm.hpp"
 #include "kernel_path.hpp"
 #include "output_transform.hpp"
@@ -182,8 +183,9 @@ static void test_plan_runner() {
         r.quantize_fixed(8, 1);
         r.int_linear(w.data(), out, in);
         r.dequantize(scale.data(), nullptr, out);
-        std::size_t cols = 0;
-        const std::vector<float> got = r.run(x.data(), rows, in, &cols);
+        PlanRunner::Shape shape;
+        const std::vector<float> got = r.run(x.data(), rows, PlanRunner::Shape{in}, &shape);
+        const std::size_t cols = shape.cols;
         std::vector<float> want(rows * out);
         for (std::size_t i = 0; i < rows; ++i)
           for (std::size_t o = 0; o < out; ++o) {
@@ -201,6 +203,72 @@ static void test_plan_runner() {
       }
 }
 
+// im2col against its reference on awkward shapes, both element types, with and without
+// zero-extended rows; the output buffer is exact, so a write past it is caught by ASan.
+static void test_im2col() {
+  struct Case { std::size_t n, c, h, w, kh, kw, stride, pad; };
+  const Case cases[] = {{1, 1, 28, 28, 5, 5, 1, 2}, {2, 3, 7, 6, 3, 3, 1, 1}, {1, 2, 9, 8, 2, 3, 2, 0},
+                        {1, 1, 4, 3, 3, 2, 3, 2}, {2, 4, 5, 5, 5, 5, 1, 0}, {1, 2, 6, 9, 4, 6, 2, 3},
+                        {1, 1, 1, 1, 1, 1, 1, 0}};
+  for (const Case &t : cases) {
+    const Im2colShape s{t.n, t.c, t.h, t.w, t.kh, t.kw, t.stride, t.pad};
+    std::vector<std::uint8_t> x8(t.n * t.c * t.h * t.w);
+    std::vector<float> xf(x8.size());
+    for (std::size_t i = 0; i < x8.size(); ++i) x8[i] = static_cast<std::uint8_t>(rng()), xf[i] = float(x8[i]);
+    for (std::size_t extra : {0, 3}) {
+      const std::size_t cols = s.patch() + extra, rows = t.n * s.out_h() * s.out_w();
+      std::vector<std::uint8_t> g8(rows * cols), w8(rows * cols);
+      im2col(x8.data(), s, cols, g8.data());
+      im2col_reference(x8.data(), s, cols, w8.data());
+      expect_equal(g8, w8, "im2col u8", "auto", t.c, t.kh, t.kw);
+      std::vector<float> gf(rows * cols), wf(rows * cols);
+      im2col(xf.data(), s, cols, gf.data());
+      im2col_reference(xf.data(), s, cols, wf.data());
+      expect_equal(gf, wf, "im2col f32", "auto", t.c, t.kh, t.kw);
+    }
+  }
+}
+
+// A fused int8 convolution (with the +128 offset: inputs of both signs) against a direct
+// convolution of the same codes.
+static void test_plan_runner_conv() {
+  std::uniform_int_distribution<int> wdist(-128, 127);
+  std::normal_distribution<float> gauss(0.0f, 30.0f);
+  const std::size_t n = 3, c = 2, h = 7, w = 6, o = 5, k = 3, stride = 2, pad = 1;
+  const std::size_t ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+  std::vector<float> x(n * c * h * w);
+  for (auto &v : x) v = gauss(rng);
+  std::vector<std::int8_t> wt(o * c * k * k);
+  for (auto &v : wt) v = static_cast<std::int8_t>(wdist(rng));
+  std::vector<float> ones(o, 1.0f);
+  PlanRunner r;
+  r.quantize_fixed(8, 0);
+  r.int_conv(wt.data(), o, c, k, k, stride, pad);
+  r.dequantize(ones.data(), nullptr, o);
+  PlanRunner::Shape shape;
+  const std::vector<float> got = r.run(x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+  std::vector<float> want(n * o * ho * wo);
+  auto code = [&](std::size_t b, std::size_t ch, long y, long xx) {
+    if (y < 0 || xx < 0 || y >= long(h) || xx >= long(w)) return 0;
+    float v = std::nearbyint(x[((b * c + ch) * h + y) * w + xx]);
+    return static_cast<int>(v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v));
+  };
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t oc = 0; oc < o; ++oc)
+      for (std::size_t y = 0; y < ho; ++y)
+        for (std::size_t xx = 0; xx < wo; ++xx) {
+          int acc = 0;
+          for (std::size_t ch = 0; ch < c; ++ch)
+            for (std::size_t i = 0; i < k; ++i)
+              for (std::size_t j = 0; j < k; ++j)
+                acc += code(b, ch, long(y * stride + i) - long(pad), long(xx * stride + j) - long(pad)) *
+                       wt[((oc * c + ch) * k + i) * k + j];
+          want[((b * o + oc) * ho + y) * wo + xx] = static_cast<float>(acc);
+        }
+  if (shape.c != o || shape.h != ho || shape.w != wo) ++failures;
+  expect_equal(got, want, "plan_runner conv", "auto", n, o, c * k * k);
+}
+
 int main() {
   std::printf("binary path %s, int8 path %s, threads %d\n",
               path_name(resolve_path(Family::Binary, Path::Auto)),
@@ -212,6 +280,8 @@ int main() {
   test_binary_conv2d();
   test_output_transform();
   test_plan_runner();
+  test_im2col();
+  test_plan_runner_conv();
   if (failures) {
     std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
     return 1;

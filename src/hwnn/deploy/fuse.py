@@ -1,10 +1,13 @@
-"""Fusing runs of integer fully connected steps into one native call (``PlanRunner``).
+"""Fusing runs of integer steps into one native call (``PlanRunner``).
 
 A binarized MLP at batch 1 does a few microseconds of arithmetic; as separate NumPy steps
-each layer would add microseconds of Python dispatch. Runs that start from a flattened float
-input and consist only of quantize, int8 / binary GEMM, threshold, dequantize, batch norm,
-ReLU and hardtanh steps become one ``NativeSegment``, which gives bit-identical logits (each
-native op repeats its NumPy step's arithmetic in the same order).
+each layer would add microseconds of Python dispatch, and a CNN's NumPy steps make extra
+passes over every image. Runs of quantize, int8 convolution, max pooling, flatten, int8 /
+binary GEMM, threshold, dequantize, batch norm, ReLU and hardtanh steps that start from
+float input become one ``NativeSegment``, which gives bit-identical logits (each native op
+repeats its NumPy step's arithmetic in the same order). Before the first Flatten the data
+are images: there the runner takes quantize, int8 convolution, dequantize, ReLU, hardtanh,
+max pooling and the Flatten itself (a binary convolution's NHWC signs stay in NumPy).
 """
 
 from __future__ import annotations
@@ -14,23 +17,26 @@ import numpy as np
 from hwnn.deploy import steps as S
 from hwnn.kernels import backend
 
-_FUSABLE = (
+_FLAT = (
     S.QuantizeFixed, S.QuantizeInt8, S.IntLinear, S.SignLinear, S.Threshold, S.Dequantize,
     S.BatchNorm, S.ReLU, S.Hardtanh,
 )  # fmt: skip
-_GEMMS = (S.IntLinear, S.SignLinear)
+_IMAGES = (S.QuantizeFixed, S.QuantizeInt8, S.IntConv, S.Dequantize, S.ReLU, S.Hardtanh)
+_GEMMS = (S.IntLinear, S.SignLinear, S.IntConv)
 
 
 class NativeSegment:
-    """Flatten, then ``steps`` in C++; pickles as its steps (the runner is rebuilt)."""
+    """``steps`` in C++; pickles as its steps (the runner is rebuilt). A segment without image
+    steps flattens its input first (as segments made before image steps were fused did)."""
 
     def __init__(self, steps: list) -> None:
         self.steps = steps
         self.runner = _build(steps)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=np.float32)
-        return self.runner.run(x)
+        if not any(isinstance(s, (S.IntConv, S.MaxPool)) for s in self.steps):
+            x = x.reshape(x.shape[0], -1)
+        return self.runner.run(np.ascontiguousarray(x, dtype=np.float32))
 
     def __getstate__(self) -> dict:
         return {"steps": self.steps}
@@ -48,6 +54,13 @@ def _build(steps: list):
             r.quantize_int8(float(s.scale), bool(s.signed))
         elif isinstance(s, S.IntLinear):
             r.int_linear(s.weight)
+        elif isinstance(s, S.IntConv):
+            o, k = s.weight.shape
+            r.int_conv(s.weight, k // (s.kh * s.kw), s.kh, s.kw, s.stride, s.pad)
+        elif isinstance(s, S.MaxPool):
+            r.max_pool(s.k)
+        elif isinstance(s, S.Flatten):
+            r.flatten()
         elif isinstance(s, S.SignLinear):
             r.sign_linear(s.weight, s.k)
         elif isinstance(s, S.Threshold):
@@ -83,30 +96,39 @@ def _kinds(steps: list) -> list[str]:
     return kinds
 
 
-def _produces_float(s) -> bool:
+def _fusable(s, kind: str, images: bool) -> bool:
+    if isinstance(s, (S.MaxPool, S.Flatten)):
+        return images and kind == "float"
+    return isinstance(s, _IMAGES if images else _FLAT)
+
+
+def _hands_back_float(s, kind: str) -> bool:
+    if isinstance(s, (S.MaxPool, S.Flatten)):
+        return kind == "float"
     return isinstance(s, (S.Dequantize, S.BatchNorm, S.ReLU, S.Hardtanh))
 
 
 def fuse(steps: list) -> list:
-    """``steps`` with each fusable run after a float Flatten replaced by a NativeSegment."""
+    """``steps`` with each fusable run that starts from float input replaced by a
+    NativeSegment (runs without a GEMM or convolution are left as they are)."""
     if not backend.use_native() or not hasattr(backend.native_module(), "PlanRunner"):
         return steps
     kinds = _kinds(steps)
+    images = [not any(isinstance(t, S.Flatten) for t in steps[:i]) for i in range(len(steps))]
     out: list = []
     i = 0
     while i < len(steps):
-        s = steps[i]
-        if isinstance(s, S.Flatten) and kinds[i] == "float":
-            j = i + 1
-            while j < len(steps) and isinstance(steps[j], _FUSABLE):
+        if kinds[i] == "float" and _fusable(steps[i], kinds[i], images[i]):
+            j = i
+            while j < len(steps) and _fusable(steps[j], kinds[j], images[j]):
                 j += 1
-            while j > i + 1 and not _produces_float(steps[j - 1]):
+            while j > i and not _hands_back_float(steps[j - 1], kinds[j - 1]):
                 j -= 1  # the segment must hand back floats
-            run = steps[i + 1 : j]
+            run = steps[i:j]
             if any(isinstance(x, _GEMMS) for x in run):
                 out.append(NativeSegment(run))
                 i = j
                 continue
-        out.append(s)
+        out.append(steps[i])
         i += 1
     return out
