@@ -47,13 +47,48 @@ void binary_conv2d_reference(const u64 *x, const u64 *wt, const ConvShape &s, i3
         }
 }
 
+// Below 64 channels a tap's signs fill only c bits of its word. The patch rows then pack
+// the taps' bits back to back (tap t at bit t c; outside taps stay 0 bits, corrected as
+// below), and the weights likewise: LeNet-5's second layer (6 channels, 5 x 5) has rows of
+// 3 words instead of 25, so the GEMM does an eighth of the work.
+static void pack_taps(u64 *row, std::size_t t, std::size_t c, u64 v) {
+  const std::size_t bit = t * c, word = bit / 64, shift = bit % 64;
+  row[word] |= v << shift;
+  if (shift + c > 64) row[word + 1] |= v >> (64 - shift);
+}
+
+static Path conv_dense_taps(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out,
+                            Path path, std::vector<std::uint8_t> &outside) {
+  const std::size_t ho = s.out_h(), wo = s.out_w(), taps = s.kh * s.kw;
+  const std::size_t k = taps * s.c, row_words = (k + 63) / 64, pixels = s.n * ho * wo;
+  std::vector<u64> cols(pixels * row_words, 0), wd(s.o * row_words, 0);
+  for (std::size_t o = 0; o < s.o; ++o)
+    for (std::size_t t = 0; t < taps; ++t) pack_taps(&wd[o * row_words], t, s.c, wt[o * taps + t]);
+  for (std::size_t b = 0; b < s.n; ++b)
+    for (std::size_t oy = 0; oy < ho; ++oy)
+      for (std::size_t ox = 0; ox < wo; ++ox) {
+        const std::size_t p = (b * ho + oy) * wo + ox;
+        for (std::size_t ky = 0; ky < s.kh; ++ky)
+          for (std::size_t kx = 0; kx < s.kw; ++kx) {
+            const long iy = static_cast<long>(oy * s.stride + ky) - static_cast<long>(s.pad);
+            const long ix = static_cast<long>(ox * s.stride + kx) - static_cast<long>(s.pad);
+            const std::size_t t = ky * s.kw + kx;
+            if (iy < 0 || ix < 0 || iy >= static_cast<long>(s.h) || ix >= static_cast<long>(s.w))
+              outside[p * taps + t] = 1;
+            else
+              pack_taps(&cols[p * row_words], t, s.c, x[(b * s.h + iy) * s.w + ix]);
+          }
+      }
+  return binary_gemm_words(cols.data(), pixels, wd.data(), s.o, row_words, k, out, path);
+}
+
 // im2col on words (outside taps are zero words), one binary GEMM against the weights, whose
-// [o, kh, kw, cw] layout already is the GEMM's B, then the padding correction.
-Path binary_conv2d(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out, Path path) {
+// [o, kh, kw, cw] layout already is the GEMM's B.
+static Path conv_word_taps(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out,
+                           Path path, std::vector<std::uint8_t> &outside) {
   const std::size_t cw = s.cwords(), ho = s.out_h(), wo = s.out_w();
   const std::size_t taps = s.kh * s.kw, row_words = taps * cw, pixels = s.n * ho * wo;
   std::vector<u64> cols(pixels * row_words, 0);
-  std::vector<std::uint8_t> outside(pixels * taps, 0);
   for (std::size_t b = 0; b < s.n; ++b)
     for (std::size_t oy = 0; oy < ho; ++oy)
       for (std::size_t ox = 0; ox < wo; ++ox) {
@@ -71,7 +106,15 @@ Path binary_conv2d(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out, Pa
             for (std::size_t q = 0; q < cw; ++q) cols[p * row_words + t * cw + q] = src[q];
           }
       }
-  const Path taken = binary_gemm_words(cols.data(), pixels, wt, s.o, row_words, taps * s.c, out, path);
+  return binary_gemm_words(cols.data(), pixels, wt, s.o, row_words, taps * s.c, out, path);
+}
+
+// Either patch layout, then the padding correction.
+Path binary_conv2d(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out, Path path) {
+  const std::size_t cw = s.cwords(), taps = s.kh * s.kw, pixels = s.n * s.out_h() * s.out_w();
+  std::vector<std::uint8_t> outside(pixels * taps, 0);
+  const Path taken = s.c < 64 ? conv_dense_taps(x, wt, s, out, path, outside)
+                              : conv_word_taps(x, wt, s, out, path, outside);
   if (s.pad == 0) return taken;
   // dot(+1 ... +1, w_tap) = c - 2 popcount(w_tap): what a zero word wrongly added per outside tap.
   std::vector<i32> plus_one_dot(s.o * taps);
