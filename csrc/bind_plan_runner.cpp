@@ -63,6 +63,14 @@ void bind_plan_runner(nb::module_ &m) {
              p.int_conv(w.data(), w.shape(0), c, kh, kw, stride, pad);
            },
            "w"_a, "c"_a, "kh"_a, "kw"_a, "stride"_a, "pad"_a)
+      .def("sign_conv",
+           [](PlanRunner &p, CTensor4<std::uint64_t> w, std::size_t c, std::size_t stride,
+              std::size_t pad) {
+             if (w.shape(3) != (c + 63) / 64)
+               throw std::invalid_argument("sign_conv: weights need ceil(c / 64) channel words");
+             p.sign_conv(w.data(), w.shape(0), c, w.shape(1), w.shape(2), stride, pad);
+           },
+           "w"_a, "c"_a, "stride"_a, "pad"_a)
       .def("max_pool", &PlanRunner::max_pool, "k"_a)
       .def("flatten", &PlanRunner::flatten)
       .def("run", [](const PlanRunner &p, FloatArray x) {

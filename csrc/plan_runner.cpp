@@ -9,6 +9,7 @@
 #include <string>
 
 
+#include "binary_conv2d.hpp"
 #include "binary_gemm.hpp"
 #include "bitpack.hpp"
 #include "cpu_features.hpp"
@@ -82,6 +83,21 @@ void PlanRunner::int_conv(const std::int8_t *w, std::size_t out, std::size_t c, 
   op.kw = kw;
   op.stride = stride;
   op.pad = pad;
+  ops_.push_back(std::move(op));
+}
+
+void PlanRunner::sign_conv(const std::uint64_t *w, std::size_t out, std::size_t c,
+                           std::size_t kh, std::size_t kw, std::size_t stride, std::size_t pad) {
+  if (c == 0 || kh == 0 || kw == 0 || stride == 0)
+    throw std::invalid_argument("sign_conv: channels, kernel sizes and stride must be >= 1");
+  Op op{Kind::SignConv};
+  op.out = out;
+  op.c = c;
+  op.kh = kh;
+  op.kw = kw;
+  op.stride = stride;
+  op.pad = pad;
+  op.wb.assign(w, w + out * kh * kw * words_for(c));
   ops_.push_back(std::move(op));
 }
 
@@ -442,6 +458,46 @@ static void max_pool_nchw(const float *in, std::size_t planes, std::size_t h, st
     }
 }
 
+// max over k x k windows of +-1 values packed as NHWC sign words (a set bit is -1): the max
+// is -1 only when every input is, an AND of the words (the NumPy step's order is irrelevant
+// for AND).
+static void max_pool_signs(const std::uint64_t *in, std::size_t n, std::size_t h,
+                           std::size_t w, std::size_t cw, std::size_t k, std::uint64_t *out) {
+  const std::size_t ho = h / k, wo = w / k;
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t y = 0; y < ho; ++y)
+      for (std::size_t x = 0; x < wo; ++x) {
+        std::uint64_t *o = out + ((b * ho + y) * wo + x) * cw;
+        for (std::size_t q = 0; q < cw; ++q) o[q] = ~std::uint64_t{0};
+        for (std::size_t i = 0; i < k; ++i)
+          for (std::size_t j = 0; j < k; ++j) {
+            const std::uint64_t *src = in + ((b * h + y * k + i) * w + x * k + j) * cw;
+            for (std::size_t q = 0; q < cw; ++q) o[q] &= src[q];
+          }
+      }
+}
+
+// NHWC sign words -> one row per sample in torch's flatten order (c, h, w), the order the
+// flat SignLinear weights were packed in. (The NumPy step keeps the NHWC order and packs
+// the weights to match instead; a dot product does not depend on the order.)
+static void flatten_signs(const std::uint64_t *in, std::size_t n, std::size_t c, std::size_t h,
+                          std::size_t w, std::uint64_t *out) {
+  const std::size_t cw = words_for(c), k = c * h * w, words = words_for(k);
+  for (std::size_t b = 0; b < n; ++b) {
+    std::uint64_t *row = out + b * words;
+    for (std::size_t q = 0; q < words; ++q) row[q] = 0;
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t x = 0; x < w; ++x) {
+        const std::uint64_t *px = in + ((b * h + y) * w + x) * cw;
+        for (std::size_t ch = 0; ch < c; ++ch)
+          if ((px[ch / 64] >> (ch % 64)) & 1u) {
+            const std::size_t bit = (ch * h + y) * w + x;
+            row[bit / 64] |= std::uint64_t{1} << (bit % 64);
+          }
+      }
+  }
+}
+
 std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
                                    Shape *out) const {
   // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
@@ -516,7 +572,8 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
         break;
       }
       case Kind::SignLinear: {
-        expect(v.tag == Tag::Signs && v.cols == op.k, "sign_linear needs signs of width k");
+        expect(v.tag == Tag::Signs && v.cols == op.k && v.hh == 0,
+               "sign_linear needs flat signs of width k");
         room(v.c, rows * op.out);  // every kernel writes every output
         // From two rows up the weights' packed panels serve every batch size: the kernel
         // would pack them per call, and below 24 rows it takes tiles with horizontal sums
@@ -530,13 +587,27 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
         v.cols = op.out;
         break;
       }
-      case Kind::Threshold: {
+      case Kind::Threshold: {  // a convolution's rows are its pixels: NHWC signs
         expect(v.tag == Tag::Acc && v.cols == op.out, "threshold needs an int32 accumulator");
-        expect(v.hh == 0, "threshold: a convolution's signs are not fused");
-        room(v.s, rows * words_for(op.out));  // the threshold writes whole words
-        sign_threshold_bits(v.c.data(), rows, op.out, op.t.data(), op.flip.data(),
+        const std::size_t acc_rows = v.hh ? rows * v.hh * v.ww : rows;
+        room(v.s, acc_rows * words_for(op.out));  // the threshold writes whole words
+        sign_threshold_bits(v.c.data(), acc_rows, op.out, op.t.data(), op.flip.data(),
                             op.flip_bits.data(), v.s.data());
         v.tag = Tag::Signs;
+        break;
+      }
+      case Kind::SignConv: {
+        expect(v.tag == Tag::Signs && v.hh > 0 && v.ch == op.c,
+               "sign_conv needs NHWC signs with the weights' channels");
+        expect(v.hh + 2 * op.pad >= op.kh && v.ww + 2 * op.pad >= op.kw,
+               "sign_conv: the kernel is larger than the padded image");
+        const ConvShape shape{rows, op.c, v.hh, v.ww, op.out, op.kh, op.kw, op.stride, op.pad};
+        room(v.c, rows * shape.out_h() * shape.out_w() * op.out);
+        binary_conv2d(v.s.data(), op.wb.data(), shape, v.c.data());
+        v.tag = Tag::Acc;
+        v.cols = v.ch = op.out;
+        v.hh = shape.out_h();
+        v.ww = shape.out_w();
         break;
       }
       case Kind::Dequantize: {
@@ -566,8 +637,19 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
         break;
       }
       case Kind::MaxPool: {
-        expect(v.tag == Tag::Float && v.hh > 0, "max_pool needs float images");
+        expect((v.tag == Tag::Float || v.tag == Tag::Signs) && v.hh > 0,
+               "max_pool needs float images or NHWC signs");
         expect(v.hh >= op.k && v.ww >= op.k, "max_pool: the window is larger than the image");
+        if (v.tag == Tag::Signs) {
+          thread_local std::vector<std::uint64_t> pooled_signs;
+          const std::size_t cw = words_for(v.ch);
+          room(pooled_signs, rows * (v.hh / op.k) * (v.ww / op.k) * cw);
+          max_pool_signs(v.s.data(), rows, v.hh, v.ww, cw, op.k, pooled_signs.data());
+          v.s.swap(pooled_signs);
+          v.hh /= op.k;
+          v.ww /= op.k;
+          break;
+        }
         thread_local std::vector<float> pooled;
         const std::size_t ho = v.hh / op.k, wo = v.ww / op.k;
         room(pooled, rows * v.ch * ho * wo);
@@ -580,8 +662,16 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
         break;
       }
       case Kind::Flatten:
-        expect(v.tag == Tag::Float, "flatten needs float input");
-        v.ch = v.hh = v.ww = 0;  // NCHW rows are already (c, h, w) order
+        expect(v.tag == Tag::Float || v.tag == Tag::Signs, "flatten needs floats or signs");
+        if (v.tag == Tag::Signs && v.hh > 0) {
+          thread_local std::vector<std::uint64_t> flat;
+          const std::size_t k = v.ch * v.hh * v.ww;
+          room(flat, rows * words_for(k));
+          flatten_signs(v.s.data(), rows, v.ch, v.hh, v.ww, flat.data());
+          v.s.swap(flat);
+          v.cols = k;
+        }
+        v.ch = v.hh = v.ww = 0;  // NCHW float rows are already (c, h, w) order
         break;
       case Kind::BatchNorm: {
         expect(v.tag == Tag::Float && v.cols == op.out && v.hh == 0,

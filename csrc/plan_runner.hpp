@@ -3,7 +3,8 @@
 // dequantize, batch norm, in one call. At batch 1 the arithmetic of a binarized MLP takes a
 // few microseconds, and one Python step per layer would cost more than that (hwnn.deploy
 // fuses runs of these steps here). Images travel as NCHW floats or codes, as in the NumPy
-// steps; a convolution's accumulator is [N, Ho, Wo, O] until it is dequantized.
+// steps; a convolution's accumulator is [N, Ho, Wo, O], and its signs after a threshold are
+// NHWC words packed along channels, as binary_conv2d takes them.
 // Each op does exactly what its NumPy step in hwnn/deploy/steps.py does, in the same float
 // order, so fused and unfused plans give bit-identical logits.
 #pragma once
@@ -22,7 +23,10 @@ class PlanRunner {
   // w: int8 [out, c * kh * kw] in torch's (c, kh, kw) order.
   void int_conv(const std::int8_t *w, std::size_t out, std::size_t c, std::size_t kh,
                 std::size_t kw, std::size_t stride, std::size_t pad);
-  void max_pool(std::size_t k);
+  // w: sign words [out, kh, kw, ceil(c / 64)] packed along channels (binary_conv2d.hpp).
+  void sign_conv(const std::uint64_t *w, std::size_t out, std::size_t c, std::size_t kh,
+                 std::size_t kw, std::size_t stride, std::size_t pad);
+  void max_pool(std::size_t k);  // on float images, or on NHWC signs (an AND of sign bits)
   void flatten();
   void sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words, std::size_t k);
   void threshold(const std::int32_t *t, const std::uint8_t *flip, std::size_t n);
@@ -41,8 +45,8 @@ class PlanRunner {
   std::size_t size() const { return ops_.size(); }
 
  private:
-  enum class Kind { QuantFixed, QuantInt8, IntLinear, IntConv, MaxPool, Flatten, SignLinear,
-                    Threshold, Dequantize, BatchNorm, Relu, Hardtanh };
+  enum class Kind { QuantFixed, QuantInt8, IntLinear, IntConv, SignConv, MaxPool, Flatten,
+                    SignLinear, Threshold, Dequantize, BatchNorm, Relu, Hardtanh };
   struct Op {
     explicit Op(Kind k) : kind(k) {}
     Kind kind;

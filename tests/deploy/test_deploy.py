@@ -73,7 +73,7 @@ def test_binary_plans_run_on_popcount_and_threshold(mlp, lenet, digits):
     assert bnn.engine == "binary" and S.SignLinear in kinds and S.Threshold in kinds
     # Hidden layers never materialize floats: threshold straight into the next layer.
     assert kinds.index(S.Threshold) < kinds.index(S.SignLinear)
-    conv = hwnn.deploy(quant.quantize(lenet, "bnn", digits, epochs=0))
+    conv = hwnn.deploy.deploy(quant.quantize(lenet, "bnn", digits, epochs=0), fuse=False)
     assert S.SignConv in [type(s) for s in conv.steps]
     assert any(isinstance(s, S.MaxPool) for s in conv.steps)
     int8 = hwnn.deploy.deploy(quant.quantize(mlp, "int8", digits, epochs=0), fuse=False)
@@ -90,16 +90,15 @@ def test_fused_native_segment_gives_identical_logits(mlp, lenet, digits, method,
 
     q = quant.quantize(mlp if model == "mlp" else lenet, method, digits, epochs=0)
     fused, plain = hwnn.deploy(q), hwnn.deploy.deploy(q, fuse=False)
-    if backend.use_native() and (model, method) != ("lenet", "bnn"):
-        # (HWNN_KERNELS=reference plans stay unfused NumPy steps; so do a BNN's binary
-        # convolutions and everything after them, which start from signs, not floats)
+    if backend.use_native():  # HWNN_KERNELS=reference plans stay unfused NumPy steps
         assert any(isinstance(s, NativeSegment) for s in fused.steps)
     np.testing.assert_array_equal(fused.run(digits.x_test), plain.run(digits.x_test))
     for i in range(20):  # batch 1: the runner's GEMV path
         x = digits.x_test[i : i + 1]
         np.testing.assert_array_equal(fused.run(x), plain.run(x))
-    if model == "lenet" and method == "int8" and backend.use_native():
-        # The whole int8 CNN is one native call: convolutions, pooling, flatten, FC layers.
+    if model == "lenet" and backend.use_native():
+        # The whole CNN is one native call: convolutions (int8, or the BNN's int8 first and
+        # binary second), thresholds, pooling, flatten, fully connected layers.
         assert [type(s) for s in fused.steps] == [NativeSegment]
 
 

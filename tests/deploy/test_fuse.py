@@ -169,3 +169,34 @@ def test_conv_ops_that_do_not_chain_are_clear_errors():
                           S.Dequantize(np.ones(4, np.float32), None), S.MaxPool(5)])  # fmt: skip
     with pytest.raises(ValueError, match="window is larger than the image"):
         pool.run(np.zeros((1, 2, 5, 5), np.float32))
+
+
+@pytest.mark.parametrize("c1, pad, pool", [(6, 0, 2), (70, 1, 3), (3, 2, 1)])
+def test_binary_conv_chain_matches_numpy_steps(c1, pad, pool):
+    """A BNN's image part natively: int8 first convolution, threshold to NHWC signs, max pool
+    of signs, binary convolution (one or two channel words, with padding), threshold, flatten
+    of signs into torch's order, binary and int8-free FC layers."""
+    from hwnn.deploy.fuse import NativeSegment
+    from hwnn.kernels.binary_conv2d import pack_channels
+
+    rng = np.random.default_rng(c1)
+    w0 = rng.integers(-127, 128, size=(c1, 2 * 9), dtype=np.int8)
+    wc = pack_channels(rng.choice([-1.0, 1.0], size=(5, c1, 3, 3)).astype(np.float32))
+    n, h, w = 3, 11, 10
+    h1, w1 = h // pool, w // pool
+    h2, w2 = h1 + 2 * pad - 2, w1 + 2 * pad - 2
+    wl = rng.choice([-1.0, 1.0], size=(4, 5 * h2 * w2)).astype(np.float32)
+
+    def threshold(o):
+        return S.Threshold(rng.integers(-40, 40, o).astype(np.int32),
+                           rng.integers(0, 2, o).astype(np.uint8))  # fmt: skip
+
+    steps = [
+        S.QuantizeFixed(8, 3), S.IntConv(w0, 3, 3, 1, 1), threshold(c1), S.MaxPool(pool),
+        S.SignConv(wc, 1, pad), threshold(5), S.Flatten(), S.SignLinear(wl),
+        S.Dequantize(np.ones(4, np.float32), None),
+    ]  # fmt: skip
+    seg = NativeSegment(steps)
+    for rows in (1, n):
+        x = rng.normal(size=(rows, 2, h, w)).astype(np.float32)
+        np.testing.assert_array_equal(seg.run(x), _unfused(steps, x))

@@ -269,6 +269,48 @@ static void test_plan_runner_conv() {
   expect_equal(got, want, "plan_runner conv", "auto", n, o, c * k * k);
 }
 
+// The binary image ops of the runner (threshold to NHWC signs, AND pooling, binary
+// convolution with padding over two channel words, flatten of signs, binary FC layer) run
+// here under the sanitizers; their values are checked against the NumPy steps in
+// tests/deploy/test_fuse.py. Here: the output shape, and the same logits twice.
+static void test_plan_runner_binary_conv() {
+  std::uniform_int_distribution<int> wdist(-127, 127);
+  std::normal_distribution<float> gauss(0.0f, 3.0f);
+  const std::size_t n = 2, c = 2, h = 9, w = 8, c1 = 70, o = 5;
+  std::vector<std::int8_t> w0(c1 * c * 9);
+  for (auto &v : w0) v = static_cast<std::int8_t>(wdist(rng));
+  std::vector<std::uint64_t> wc(o * 9 * 2);
+  for (auto &v : wc) v = rng();
+  for (std::size_t i = 1; i < wc.size(); i += 2) wc[i] &= (std::uint64_t{1} << (c1 - 64)) - 1;
+  std::vector<std::int32_t> t1(c1, 3), t2(o, -2);
+  std::vector<std::uint8_t> f1(c1, 0), f2(o, 1);
+  const std::size_t h2 = h / 2, w2 = w / 2, k = o * h2 * w2;  // 3x3, pad 1: same size
+  std::vector<std::uint64_t> wl(3 * words_for(k));
+  for (auto &v : wl) v = rng();
+  if (k % 64)
+    for (std::size_t r = 0; r < 3; ++r) wl[r * words_for(k) + words_for(k) - 1] &= (std::uint64_t{1} << (k % 64)) - 1;
+  std::vector<float> ones(3, 1.0f);
+  PlanRunner r;
+  r.quantize_fixed(8, 2);
+  r.int_conv(w0.data(), c1, c, 3, 3, 1, 1);
+  r.threshold(t1.data(), f1.data(), c1);
+  r.max_pool(2);
+  r.sign_conv(wc.data(), o, c1, 3, 3, 1, 1);
+  r.threshold(t2.data(), f2.data(), o);
+  r.flatten();
+  r.sign_linear(wl.data(), 3, words_for(k), k);
+  r.dequantize(ones.data(), nullptr, 3);
+  std::vector<float> x(n * c * h * w);
+  for (auto &v : x) v = gauss(rng);
+  PlanRunner::Shape shape;
+  const auto a = r.run(x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+  const auto b = r.run(x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+  if (shape.cols != 3 || shape.h != 0 || a.size() != n * 3 || a != b) {
+    ++failures;
+    std::fprintf(stderr, "FAIL plan_runner binary conv chain\n");
+  }
+}
+
 int main() {
   std::printf("binary path %s, int8 path %s, threads %d\n",
               path_name(resolve_path(Family::Binary, Path::Auto)),
@@ -282,6 +324,7 @@ int main() {
   test_plan_runner();
   test_im2col();
   test_plan_runner_conv();
+  test_plan_runner_binary_conv();
   if (failures) {
     std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
     return 1;

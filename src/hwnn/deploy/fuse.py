@@ -6,8 +6,9 @@ passes over every image. Runs of quantize, int8 convolution, max pooling, flatte
 binary GEMM, threshold, dequantize, batch norm, ReLU and hardtanh steps that start from
 float input become one ``NativeSegment``, which gives bit-identical logits (each native op
 repeats its NumPy step's arithmetic in the same order). Before the first Flatten the data
-are images: there the runner takes quantize, int8 convolution, dequantize, ReLU, hardtanh,
-max pooling and the Flatten itself (a binary convolution's NHWC signs stay in NumPy).
+are images: there the runner takes quantize, int8 and binary convolutions, thresholds to
+NHWC signs, dequantize, ReLU, hardtanh, max pooling (of floats or signs) and the Flatten
+itself. XNOR-Net's scaled layers stay NumPy steps.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ _FLAT = (
     S.QuantizeFixed, S.QuantizeInt8, S.IntLinear, S.SignLinear, S.Threshold, S.Dequantize,
     S.BatchNorm, S.ReLU, S.Hardtanh,
 )  # fmt: skip
-_IMAGES = (S.QuantizeFixed, S.QuantizeInt8, S.IntConv, S.Dequantize, S.ReLU, S.Hardtanh)
-_GEMMS = (S.IntLinear, S.SignLinear, S.IntConv)
+_IMAGES = (
+    S.QuantizeFixed, S.QuantizeInt8, S.IntConv, S.SignConv, S.Threshold, S.Dequantize, S.ReLU,
+    S.Hardtanh,
+)  # fmt: skip
+_GEMMS = (S.IntLinear, S.SignLinear, S.IntConv, S.SignConv)
 
 
 class NativeSegment:
@@ -34,7 +38,7 @@ class NativeSegment:
         self.runner = _build(steps)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        if not any(isinstance(s, (S.IntConv, S.MaxPool)) for s in self.steps):
+        if not any(isinstance(s, (S.IntConv, S.SignConv, S.MaxPool)) for s in self.steps):
             x = x.reshape(x.shape[0], -1)
         return self.runner.run(np.ascontiguousarray(x, dtype=np.float32))
 
@@ -57,6 +61,8 @@ def _build(steps: list):
         elif isinstance(s, S.IntConv):
             o, k = s.weight.shape
             r.int_conv(s.weight, k // (s.kh * s.kw), s.kh, s.kw, s.stride, s.pad)
+        elif isinstance(s, S.SignConv):
+            r.sign_conv(s.weight.words, s.weight.channels, s.stride, s.pad)
         elif isinstance(s, S.MaxPool):
             r.max_pool(s.k)
         elif isinstance(s, S.Flatten):
@@ -98,7 +104,7 @@ def _kinds(steps: list) -> list[str]:
 
 def _fusable(s, kind: str, images: bool) -> bool:
     if isinstance(s, (S.MaxPool, S.Flatten)):
-        return images and kind == "float"
+        return images and kind in ("float", "signs")
     return isinstance(s, _IMAGES if images else _FLAT)
 
 
