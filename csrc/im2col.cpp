@@ -32,21 +32,30 @@ void im2col_reference(const T *in, const Im2colShape &s, std::size_t cols, T *ou
 template <int KW, typename T>
 static void patches_inside(const T *src, std::size_t hp, std::size_t wp, const Im2colShape &s,
                            std::size_t kw, std::size_t cols, T *out) {
+  // Locals, not s's fields: one-byte stores may alias anything, so the compiler would
+  // reload every field after every store.
   const std::size_t ho = s.out_h(), wo = s.out_w(), patch = s.patch();
+  const std::size_t channels = s.c, kh = s.kh, stride = s.stride;
   for (std::size_t y = 0; y < ho; ++y)
     for (std::size_t x = 0; x < wo; ++x) {
       T *dst = out + (y * wo + x) * cols;
-      for (std::size_t c = 0; c < s.c; ++c) {
-        const T *from = src + (c * hp + y * s.stride) * wp + x * s.stride;
-        for (std::size_t i = 0; i < s.kh; ++i, from += wp, dst += kw) {
-          if constexpr (KW > 0) {
+      T *const row_end = dst + cols;
+      for (std::size_t c = 0; c < channels; ++c) {
+        const T *from = src + (c * hp + y * stride) * wp + x * stride;
+        for (std::size_t i = 0; i < kh; ++i, from += wp, dst += kw) {
+          if constexpr (KW > 0 && KW < 8 && sizeof(T) == 1) {
+            // One 8-byte move: its extra bytes land where the next copy (or the zero tail
+            // below) writes; reads stay in the source's 8 bytes of slack.
+            if (dst + 8 <= row_end) std::memcpy(dst, from, 8);
+            else std::memcpy(dst, from, KW);
+          } else if constexpr (KW > 0) {
             std::memcpy(dst, from, KW * sizeof(T));  // constant size: a few wide moves
           } else {
             for (std::size_t j = 0; j < kw; ++j) dst[j] = from[j];
           }
         }
       }
-      for (std::size_t q = patch; q < cols; ++q) out[(y * wo + x) * cols + q] = T(0);
+      for (T *q = row_end - (cols - patch); q != row_end; ++q) *q = T(0);
     }
 }
 
@@ -54,11 +63,14 @@ template <typename T>
 void im2col(const T *in, const Im2colShape &s, std::size_t cols, T *out) {
   const std::size_t hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
   const std::size_t rows_per_image = s.out_h() * s.out_w();
+  // One-byte images are always copied (8 bytes of slack past the end for the 8-byte moves
+  // above); float images only when padded.
+  const bool copy = s.pad || sizeof(T) == 1;
   thread_local std::vector<T> padded;
-  if (s.pad) padded.assign(s.c * hp * wp, T(0));
+  if (copy) padded.assign(s.c * hp * wp + 8, T(0));
   for (std::size_t b = 0; b < s.n; ++b) {
     const T *img = in + b * s.c * s.h * s.w;
-    if (s.pad) {  // borders stay zero from the assign: only the interior changes per image
+    if (copy) {  // borders stay zero from the assign: only the interior changes per image
       for (std::size_t c = 0; c < s.c; ++c)
         for (std::size_t y = 0; y < s.h; ++y)
           std::memcpy(&padded[(c * hp + y + s.pad) * wp + s.pad], img + (c * s.h + y) * s.w,
