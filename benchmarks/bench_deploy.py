@@ -1,9 +1,10 @@
-"""Deployed binarized and int8 MLPs against fp32 torch, ONNX Runtime and torch.ao.
+"""Deployed binarized and int8 networks against fp32 torch, ONNX Runtime and torch.ao.
 
     .venv/bin/python benchmarks/bench_deploy.py                  # MNIST MLP 784-256-256-10
     .venv/bin/python benchmarks/bench_deploy.py --threads 2      # every engine on 2 threads
     .venv/bin/python benchmarks/bench_deploy.py --dense --batches 1  # no zero input to skip
     .venv/bin/python benchmarks/bench_deploy.py --rivals none    # hwnn and torch only
+    .venv/bin/python benchmarks/bench_deploy.py --model lenet5   # the deck's LeNet-5 CNN
 
 Trains the fp32 MLP briefly on the real MNIST test-set split (/work/shared/data/mnist-t10k,
 or --data digits), quantizes it to int8 and BNN, deploys both with ``hwnn.deploy`` and times
@@ -35,6 +36,7 @@ MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-t10k"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="mnist" if MNIST.exists() else "digits")
+    ap.add_argument("--model", default="mlp", choices=("mlp", "lenet5"))
     ap.add_argument("--hidden", default="256,256")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batches", default="1,2,4,8,16,32,64,128,256")
@@ -53,9 +55,9 @@ def main() -> None:
 
     ds = load(DataConfig(name=args.data, data_dir=MNIST if args.data == "mnist" else None))
     hidden = tuple(int(h) for h in args.hidden.split(","))
-    net = models.build("mlp", ds.input_shape, ds.classes, 0, hidden)
+    net = models.build(args.model, ds.input_shape, ds.classes, 0, hidden)
     torch.set_num_threads(args.threads)
-    fit(net, ds, TrainConfig(model="mlp", epochs=3, hidden=hidden, seed=0))
+    fit(net, ds, TrainConfig(model=args.model, epochs=3, hidden=hidden, seed=0))
     net.eval()
     quantized = {m: quant.quantize(net, m, ds, epochs=1) for m in args.methods.split(",")}
     batches = tuple(int(b) for b in args.batches.split(","))
@@ -66,9 +68,8 @@ def main() -> None:
     engines, points = bench_models(
         net, quantized, x_test, ds.y_test, batches, args.threads, rivals=built
     )
-    print(
-        f"MLP {ds.input_shape} -> {hidden} -> {ds.classes} on {args.data}, {args.threads} thread(s)"
-    )
+    shape = "LeNet-5" if args.model == "lenet5" else f"MLP {ds.input_shape} -> {hidden}"
+    print(f"{shape} on {args.data}, {args.threads} thread(s)")
     for e in engines:
         print(
             f"  {e.engine:<12} accuracy {e.accuracy:.4f}  same argmax as torch "
