@@ -347,10 +347,31 @@ __attribute__((target("avx512f"))) void quantize_avx512(const float *x, std::int
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
   const __m512 big = _mm512_set1_ps(4194304.0f), neg_big = _mm512_set1_ps(-4194304.0f);
   const bool is_unsigned = lo >= 0.0f;
+  // Dividing is most of the cost. y = x * (1 / divisor) lies within 2^-22 |y| of the
+  // correctly rounded x / divisor, so both round to the same integer unless y is that
+  // close to a half-integer: such vectors (and only they) are divided exactly.
+  const float inverse = 1.0f / divisor;
+  const bool reciprocal = !multiply && std::isfinite(inverse) && std::isnormal(divisor) &&
+                          std::isnormal(inverse);
+  const __m512 r = _mm512_set1_ps(inverse), half = _mm512_set1_ps(0.5f);
+  const __m512 tol = _mm512_set1_ps(0x1p-20f), one = _mm512_set1_ps(1.0f);
   for (std::size_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
-    __m512 v = multiply ? _mm512_mul_ps(xv, d) : _mm512_div_ps(xv, d);
+    __m512 v;
+    if (multiply) {
+      v = _mm512_mul_ps(xv, d);
+    } else if (reciprocal) {
+      v = _mm512_mul_ps(xv, r);
+      const __m512 vc = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
+      const __m512 nearest = _mm512_sub_ps(_mm512_add_ps(vc, magic), magic);
+      const __m512 off = _mm512_abs_ps(_mm512_sub_ps(vc, nearest));  // to the nearest integer
+      const __m512 slack = _mm512_mul_ps(_mm512_add_ps(_mm512_abs_ps(vc), one), tol);
+      if (_mm512_mask_cmp_ps_mask(m, _mm512_sub_ps(half, off), slack, _CMP_LE_OQ))
+        v = _mm512_div_ps(xv, d);
+    } else {
+      v = _mm512_div_ps(xv, d);
+    }
     v = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
     v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
     const __m512i w = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(v, vlo), vhi));

@@ -200,3 +200,24 @@ def test_binary_conv_chain_matches_numpy_steps(c1, pad, pool):
     for rows in (1, n):
         x = rng.normal(size=(rows, 2, h, w)).astype(np.float32)
         np.testing.assert_array_equal(seg.run(x), _unfused(steps, x))
+
+
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize(
+    "scale", [1 / 255, 0.1, 0.5, 3.7e-3, 7.0, 1e-30, 1e30, 2.0**-126, 1.5e-39]
+)
+def test_quantize_by_reciprocal_is_exact(scale, signed):
+    """The native quantize multiplies by 1 / scale and divides only near half-integers: its
+    codes equal NumPy's round(x / scale) for values at and around every tie."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(7)
+    s = np.float32(scale)
+    k = np.arange(-140, 270, dtype=np.float32)
+    near_ties = np.concatenate([(k + np.float32(0.5)) * s, k * s, rng.normal(0, 60, 410) * s])
+    up, down = np.nextafter(near_ties, np.inf), np.nextafter(near_ties, -np.inf)
+    x = np.concatenate([near_ties, up, down])
+    x = np.pad(x.astype(np.float32), (0, -x.size % 48)).reshape(-1, 48)
+    steps = [S.QuantizeInt8(s, signed), S.IntLinear(np.eye(48, dtype=np.int8)),
+             S.Dequantize(np.ones(48, np.float32), None)]  # fmt: skip
+    np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
