@@ -175,11 +175,14 @@ DEPLOY_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 def step_deploy(ctx: StudyContext) -> list[Section]:
     from hwnn.deploy.bench import section_from_models
+    from hwnn.deploy.rivals import RIVALS
 
+    # The engines users would ship instead (ONNX Runtime, torch.ao) run beside hwnn's.
     section = section_from_models(
         ctx.model, ctx.extras.get("quantized", {}), ctx.data.x_test, ctx.data.y_test,
         DEPLOY_BATCHES, system.threads(), ctx.config.train.model, ctx.data.name,
         progress=lambda what, i, n: ctx.progress("deployed engines", i, n), min_time_s=0.1,
+        rivals=RIVALS, calibration=ctx.data.x_train[:512],
     )  # fmt: skip
     return [section]
 

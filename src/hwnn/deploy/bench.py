@@ -223,6 +223,7 @@ def bench_section(result: BenchResult) -> Section:
     """The study report's section: every (engine, batch) point, the chart, and a summary."""
     agree = ", ".join(f"{e.engine} {e.agrees_with_torch:.1%}" for e in result.engines)
     fast = ", ".join(f"{e} {v:.1f}x" for e, v in result.speedup_at_batch_1.items())
+    missing = "".join(f" {n} not run: {why}." for n, why in result.skipped_rivals.items())
     return Section(
         "deploy_bench",
         "Deployed engines: predictions per second against batch size",
@@ -230,7 +231,8 @@ def bench_section(result: BenchResult) -> Section:
         f"{result.model} on {result.data}, {result.cpu}, {result.threads} thread(s); kernels "
         f"{result.kernel_paths.get('binary_gemm', 'reference')} (binary) and "
         f"{result.kernel_paths.get('int8_gemm', 'reference')} (int8). At batch 1 against fp32 "
-        f"torch: {fast}. Same argmax as the fake-quantized torch model: {agree}.",
+        f"torch: {fast}. Same argmax as the fake-quantized torch model (rivals: as the fp32 "
+        f"model): {agree}.{missing}",
         [chart(result.points)],
     )
 
@@ -238,19 +240,25 @@ def bench_section(result: BenchResult) -> Section:
 def section_from_models(
     fp32_model, quantized: dict, x_test, y_test, batches=DEFAULT_BATCHES, threads: int = 1,
     model: str = "", data: str = "", progress=None, min_time_s: float = 0.2,
+    rivals: tuple[str, ...] = (), calibration=None,
 ) -> Section:  # fmt: skip
     """``bench_section`` for the study: models it already trained and quantized. Methods
-    the engine cannot deploy are skipped; int8 and the binary methods are what it serves."""
+    the engine cannot deploy are skipped; int8 and the binary methods are what it serves.
+    ``rivals`` (with ``calibration`` images) are timed beside them where they can run."""
     from hwnn.deploy import SUPPORTED
+    from hwnn.deploy import rivals as rival_engines
     from hwnn.kernels import backend
 
     chosen = {m: q for m, q in quantized.items() if m in ("int8", "bnn", "xnor") and m in SUPPORTED}
+    built, skipped = rival_engines.build(
+        rivals, fp32_model, x_test if calibration is None else calibration, threads
+    )
     engines, points = bench_models(
-        fp32_model, chosen, x_test, y_test, batches, threads, min_time_s, progress
+        fp32_model, chosen, x_test, y_test, batches, threads, min_time_s, progress, built
     )
     core = backend.native_module()
     result = BenchResult(
         model, data, system.cpu_model(), threads, dict(core.kernel_paths()) if core else {},
-        engines, points, speedups(points, 1),
+        engines, points, speedups(points, 1), skipped,
     )  # fmt: skip
     return bench_section(result)
