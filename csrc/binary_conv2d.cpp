@@ -59,26 +59,50 @@ static void pack_taps(u64 *row, std::size_t t, std::size_t c, u64 v) {
 
 static Path conv_dense_taps(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out,
                             Path path, std::vector<std::uint8_t> &outside) {
-  const std::size_t ho = s.out_h(), wo = s.out_w(), taps = s.kh * s.kw;
-  const std::size_t k = taps * s.c, row_words = (k + 63) / 64, pixels = s.n * ho * wo;
+  const std::size_t ho = s.out_h(), wo = s.out_w(), taps = s.kh * s.kw, c = s.c;
+  const std::size_t k = taps * c, row_words = (k + 63) / 64, pixels = s.n * ho * wo;
   std::vector<u64> cols(pixels * row_words, 0), wd(s.o * row_words, 0);
   for (std::size_t o = 0; o < s.o; ++o)
-    for (std::size_t t = 0; t < taps; ++t) pack_taps(&wd[o * row_words], t, s.c, wt[o * taps + t]);
+    for (std::size_t t = 0; t < taps; ++t) pack_taps(&wd[o * row_words], t, c, wt[o * taps + t]);
+  const long h = static_cast<long>(s.h), w = static_cast<long>(s.w);
   for (std::size_t b = 0; b < s.n; ++b)
-    for (std::size_t oy = 0; oy < ho; ++oy)
+    for (std::size_t oy = 0; oy < ho; ++oy) {
+      const long y0 = static_cast<long>(oy * s.stride) - static_cast<long>(s.pad);
       for (std::size_t ox = 0; ox < wo; ++ox) {
+        const long x0 = static_cast<long>(ox * s.stride) - static_cast<long>(s.pad);
         const std::size_t p = (b * ho + oy) * wo + ox;
+        u64 *row = &cols[p * row_words];
+        if (y0 >= 0 && x0 >= 0 && y0 + long(s.kh) <= h && x0 + long(s.kw) <= w) {
+          // Inside the image: taps in order, c bits each, gathered in a register and
+          // stored once per filled word.
+          const u64 *src = x + (b * s.h + std::size_t(y0)) * s.w + std::size_t(x0);
+          u64 acc = 0;
+          std::size_t filled = 0, word = 0;
+          for (std::size_t ky = 0; ky < s.kh; ++ky, src += s.w)
+            for (std::size_t kx = 0; kx < s.kw; ++kx) {
+              const u64 v = src[kx];
+              acc |= v << filled;
+              filled += c;
+              if (filled >= 64) {
+                row[word++] = acc;
+                filled -= 64;
+                acc = filled ? v >> (c - filled) : 0;
+              }
+            }
+          if (filled) row[word] = acc;
+          continue;
+        }
         for (std::size_t ky = 0; ky < s.kh; ++ky)
           for (std::size_t kx = 0; kx < s.kw; ++kx) {
-            const long iy = static_cast<long>(oy * s.stride + ky) - static_cast<long>(s.pad);
-            const long ix = static_cast<long>(ox * s.stride + kx) - static_cast<long>(s.pad);
+            const long iy = y0 + long(ky), ix = x0 + long(kx);
             const std::size_t t = ky * s.kw + kx;
-            if (iy < 0 || ix < 0 || iy >= static_cast<long>(s.h) || ix >= static_cast<long>(s.w))
+            if (iy < 0 || ix < 0 || iy >= h || ix >= w)
               outside[p * taps + t] = 1;
             else
-              pack_taps(&cols[p * row_words], t, s.c, x[(b * s.h + iy) * s.w + ix]);
+              pack_taps(row, t, c, x[(b * s.h + std::size_t(iy)) * s.w + std::size_t(ix)]);
           }
       }
+    }
   return binary_gemm_words(cols.data(), pixels, wd.data(), s.o, row_words, k, out, path);
 }
 

@@ -101,10 +101,52 @@ __attribute__((target("avx512f"))) static void sign_threshold_avx512(
   }
 }
 
+// Fewer than 64 channels (a small convolution's pixels: 6 per row in LeNet-5): one row per
+// compare would leave most lanes idle. The rows are one contiguous run of m n values, so
+// 16 at a time are compared against the thresholds in the matching phase (lane l holds
+// channel (phase + l) mod n), their signs appended to one bit stream, and row r is then
+// bits [r n, r n + n) of it.
+__attribute__((target("avx512f"))) static void sign_threshold_narrow(
+    const i32 *c, std::size_t m, std::size_t n, const i32 *threshold, const std::uint8_t *flip,
+    u64 *out) {
+  thread_local std::vector<i32> pattern;  // [phase][16] thresholds
+  thread_local std::vector<std::uint16_t> flips;  // [phase] flip lanes
+  thread_local std::vector<u64> stream;
+  pattern.resize(n * 16);
+  flips.assign(n, 0);
+  for (std::size_t ph = 0; ph < n; ++ph)
+    for (std::size_t l = 0; l < 16; ++l) {
+      pattern[ph * 16 + l] = threshold[(ph + l) % n];
+      if (flip[(ph + l) % n]) flips[ph] = static_cast<std::uint16_t>(flips[ph] | (1u << l));
+    }
+  const std::size_t total = m * n;
+  stream.assign(total / 64 + 2, 0);
+  std::size_t ph = 0;
+  for (std::size_t e = 0; e < total; e += 16) {
+    const __mmask16 valid = total - e >= 16 ? 0xffff : static_cast<__mmask16>((1u << (total - e)) - 1);
+    const __m512i v = _mm512_maskz_loadu_epi32(valid, c + e);
+    const __m512i t = _mm512_loadu_si512(&pattern[ph * 16]);
+    const __mmask16 f = flips[ph];
+    const __mmask16 lt = _mm512_cmplt_epi32_mask(v, t), gt = _mm512_cmpgt_epi32_mask(v, t);
+    const u64 neg = static_cast<std::uint16_t>(((lt & ~f) | (gt & f)) & valid);
+    stream[e / 64] |= neg << (e % 64);  // e % 64 is a multiple of 16: no spill
+    ph = (ph + 16) % n;
+  }
+  const u64 mask = (u64{1} << n) - 1;
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::size_t bit = r * n, word = bit / 64, shift = bit % 64;
+    u64 v = stream[word] >> shift;
+    if (shift + n > 64) v |= stream[word + 1] << (64 - shift);
+    out[r] = v & mask;
+  }
+}
+
 void sign_threshold_bits(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
                          const std::uint8_t *flip, const u64 *flip_bits, u64 *out) {
   const CpuFeatures &f = cpu_features();
-  if (f.avx512f && f.avx512bw) sign_threshold_avx512(c, m, n, threshold, flip_bits, out);
+  if (f.avx512f && f.avx512bw && n < 64 && m * n >= 256)
+    sign_threshold_narrow(c, m, n, threshold, flip, out);
+  else if (f.avx512f && f.avx512bw) sign_threshold_avx512(c, m, n, threshold, flip_bits, out);
   else sign_threshold_reference(c, m, n, threshold, flip, out);
 }
 

@@ -11,10 +11,11 @@ from hwnn.kernels.output_transform import sign_threshold_reference
 
 
 @native
-@pytest.mark.parametrize("n", [1, 15, 16, 17, 63, 64, 65, 130])
-def test_sign_threshold_native_equals_reference(n):
+@pytest.mark.parametrize("rows", [7, 301])  # many short rows take the narrow path
+@pytest.mark.parametrize("n", [1, 6, 15, 16, 17, 63, 64, 65, 130])
+def test_sign_threshold_native_equals_reference(n, rows):
     rng = np.random.default_rng(n)
-    c = rng.integers(-50, 50, size=(7, n), dtype=np.int32)
+    c = rng.integers(-50, 50, size=(rows, n), dtype=np.int32)
     t = rng.integers(-10, 10, size=n, dtype=np.int32)
     f = rng.integers(0, 2, size=n, dtype=np.uint8)
     got = sign_threshold(c, t, f)

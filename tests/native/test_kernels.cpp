@@ -148,8 +148,8 @@ static void test_binary_conv2d() {
 
 static void test_output_transform() {
   std::uniform_int_distribution<int> val(-40, 40), flip(0, 1);
-  for (std::size_t n : {1, 15, 16, 17, 63, 64, 65, 130}) {
-    const std::size_t m = 5;
+  for (std::size_t m : {5, 301})  // many short rows take the narrow path
+  for (std::size_t n : {1, 6, 15, 16, 17, 63, 64, 65, 130}) {
     std::vector<std::int32_t> c(m * n), t(n);
     std::vector<std::uint8_t> f(n);
     for (auto &v : c) v = val(rng);
