@@ -537,7 +537,8 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
     if (fin != v.f.data()) std::copy(fin, fin + rows * v.cols, room(v.f, rows * v.cols));
     fin = v.f.data();
   };
-  for (const Op &op : ops_) {
+  for (std::size_t i = 0; i < ops_.size(); ++i) {
+    const Op &op = ops_[i];
     switch (op.kind) {
       case Kind::QuantFixed: {  // clamp(round(x / 2^-frac)), round half to even like NumPy
         expect(v.tag == Tag::Float, "quantize_fixed needs float input");
@@ -638,6 +639,8 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
           scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
                      op.has_bias ? op.b.data() : nullptr, v.f.data());
         } else {  // [N, Ho, Wo, O] -> NCHW, each value as scale_bias computes it
+          // A ReLU right after is applied in the same pass (one less pass over the image).
+          const bool relu = i + 1 < ops_.size() && ops_[i + 1].kind == Kind::Relu;
           const std::size_t plane = v.hh * v.ww, o = op.out;
           room(v.f, rows * o * plane);
           for (std::size_t n = 0; n < rows; ++n)
@@ -648,10 +651,12 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
               for (std::size_t p = 0; p < plane; ++p) {
                 float y = static_cast<float>(src[p * o]) * 1.0f * scale;
                 if (op.has_bias) y += bias;
+                if (relu) y = y < 0.0f ? 0.0f : y;
                 dst[p] = y;
               }
             }
           v.cols = o * plane;
+          i += relu;
         }
         fin = v.f.data();
         v.tag = Tag::Float;
