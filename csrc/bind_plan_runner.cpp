@@ -22,7 +22,7 @@ static void same_length(std::size_t a, std::size_t b, const char *what) {
 }
 
 void bind_plan_runner(nb::module_ &m) {
-  nb::class_<PlanRunner>(m, "PlanRunner", "Fused integer layers of a deployed MLP (C++).")
+  nb::class_<PlanRunner>(m, "PlanRunner", "Fused integer layers of a deployed network (C++).")
       .def(nb::init<>())
       .def("quantize_fixed", &PlanRunner::quantize_fixed, "bits"_a, "frac"_a)
       .def("quantize_int8", &PlanRunner::quantize_int8, "scale"_a, "is_signed"_a)

@@ -330,15 +330,8 @@ inline float round_even(float v) {
   return t - magic;
 }
 
-// q = clamp(round(x / divisor), lo, hi) in int8 (lo = -128) or uint8 (lo = 0) codes. SSE2
-// (every x86-64 core) by hand: GCC does not vectorize the scalar loop (it sees control flow
-// in the float compares). The same IEEE operations as round_even, so results are identical.
-// Fixed point passes multiply = true with the power of two 2^frac: x * 2^frac equals
-// x / 2^-frac exactly (scaling by a power of two is exact), and a multiply is several times
-// cheaper than a divide.
-// The same operations 16 lanes at a time, the tail under a mask. Past the clamps every
-// value is a whole number in [lo, hi], so the saturating narrows (signed or unsigned) are
-// exact; the divide, the large part of the cost, is twice as fast per element.
+// quantize() 16 lanes at a time, the tail under a mask. Past the clamps every value is a
+// whole number in [lo, hi], so the saturating narrows (signed or unsigned) are exact.
 __attribute__((target("avx512f"))) void quantize_avx512(const float *x, std::int8_t *q,
                                                          std::size_t n, float divisor, float lo,
                                                          float hi, bool multiply) {
@@ -351,8 +344,7 @@ __attribute__((target("avx512f"))) void quantize_avx512(const float *x, std::int
   // correctly rounded x / divisor, so both round to the same integer unless y is that
   // close to a half-integer: such vectors (and only they) are divided exactly.
   const float inverse = 1.0f / divisor;
-  const bool reciprocal = !multiply && std::isfinite(inverse) && std::isnormal(divisor) &&
-                          std::isnormal(inverse);
+  const bool reciprocal = !multiply && std::isnormal(divisor) && std::isnormal(inverse);
   const __m512 r = _mm512_set1_ps(inverse), half = _mm512_set1_ps(0.5f);
   const __m512 tol = _mm512_set1_ps(0x1p-20f), one = _mm512_set1_ps(1.0f);
   for (std::size_t i = 0; i < n; i += 16) {
@@ -380,6 +372,13 @@ __attribute__((target("avx512f"))) void quantize_avx512(const float *x, std::int
   }
 }
 
+// q = clamp(round(x / divisor), lo, hi) in int8 (lo = -128) or uint8 (lo = 0) codes. SSE2
+// (every x86-64 core) by hand: GCC does not vectorize the scalar loop (it sees control flow
+// in the float compares). The same IEEE operations as round_even, so results are identical
+// to the NumPy step for every finite input (a NaN becomes lo here; NumPy's cast of NaN to
+// an integer is undefined). Fixed point passes multiply = true with the power of two
+// 2^frac: x * 2^frac equals x / 2^-frac exactly (scaling by a power of two is exact), and a
+// multiply is several times cheaper than a divide.
 void quantize(const float *x, std::int8_t *q, std::size_t n, float divisor, float lo, float hi,
               bool multiply = false) {
   static const bool wide = cpu_features().avx512f;
@@ -410,7 +409,9 @@ void quantize(const float *x, std::int8_t *q, std::size_t n, float divisor, floa
   }
 }
 
-// What flows between ops: one of these buffers is live, [rows, cols] (signs: [rows, words]).
+// What flows between ops: one of these buffers is live. Rows: [rows, cols] (signs: [rows,
+// words]). Images (hh > 0): NCHW floats or codes; a convolution's Acc is [rows hh ww, ch]
+// and its signs [rows, hh, ww, ceil(ch / 64)] words.
 enum class Tag { Float, Codes8, CodesU8, Acc, Signs };
 
 struct Value {
@@ -610,7 +611,8 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
         break;
       }
       case Kind::Threshold: {  // a convolution's rows are its pixels: NHWC signs
-        expect(v.tag == Tag::Acc && v.cols == op.out, "threshold needs an int32 accumulator");
+        expect(v.tag == Tag::Acc && v.cols == op.out,
+               "threshold needs an int32 accumulator as wide as its thresholds");
         const std::size_t acc_rows = v.hh ? rows * v.hh * v.ww : rows;
         room(v.s, acc_rows * words_for(op.out));  // the threshold writes whole words
         sign_threshold_bits(v.c.data(), acc_rows, op.out, op.t.data(), op.flip.data(),

@@ -54,7 +54,8 @@ class PlanRunner {
     float scale = 1.0f, low = 0.0f, high = 0.0f;
     bool is_signed = true, has_bias = false;
     std::size_t out = 0, in = 0, words = 0, k = 0;
-    std::size_t c = 0, kh = 0, kw = 0, stride = 1, pad = 0;  // int_conv (k: max_pool)
+    // int_conv and sign_conv: input channels, kernel, stride, padding (k is max_pool's window)
+    std::size_t c = 0, kh = 0, kw = 0, stride = 1, pad = 0;
     std::vector<std::int8_t> w8;
     std::vector<std::int8_t> panels;  // w8 in VPDPBUSD panels (see .cpp)
     std::vector<std::int32_t> row_sums;

@@ -125,3 +125,19 @@ def test_unsupported_method_and_layer_are_clear_errors(mlp, digits):
         hwnn.deploy(nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.GELU()))
     with pytest.raises(ConfigError, match="no Linear or Conv2d"):
         hwnn.deploy(nn.Sequential(nn.Flatten()))
+
+
+@pytest.mark.parametrize("method", ["fp32", "int8", "bnn"])
+def test_non_square_kernels_deploy_like_torch(digits, method):
+    """A (3, 5) kernel: rows and columns of the output come from their own kernel size, in
+    the NumPy steps and the fused runner alike."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, (3, 5), padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 3, 10),
+    ).eval()  # fmt: skip
+    q = _quantized(net, method, digits)
+    want = _torch_predictions(q, digits.x_test)
+    for fuse in (True, False):
+        plan = hwnn.deploy.deploy(q, fuse=fuse)
+        np.testing.assert_array_equal(plan.predict(digits.x_test), want)

@@ -141,6 +141,19 @@ def test_conv_block_matches_numpy_steps(signed, c, hw, k, stride, pad, pool):
         np.testing.assert_array_equal(seg.run(x), _unfused(steps, x))
 
 
+def test_conv_to_a_single_pixel_at_batch_one():
+    """A convolution whose output is one pixel: its one patch row takes the batch-1 GEMV."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(5)
+    w = rng.integers(-128, 128, size=(20, 3 * 25), dtype=np.int8)
+    steps = [S.QuantizeInt8(np.float32(0.05), True), S.IntConv(w, 5, 5, 1, 0),
+             S.Dequantize(np.ones(20, np.float32), None), S.Flatten()]  # fmt: skip
+    for low in (-1.0, 0.0):
+        x = rng.uniform(low, 1, size=(1, 3, 5, 5)).astype(np.float32)
+        np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
+
+
 def test_conv_segment_can_hand_back_images():
     """A segment that ends before the Flatten returns NCHW floats, like the NumPy steps."""
     from hwnn.deploy.fuse import NativeSegment
@@ -171,21 +184,21 @@ def test_conv_ops_that_do_not_chain_are_clear_errors():
         pool.run(np.zeros((1, 2, 5, 5), np.float32))
 
 
-@pytest.mark.parametrize("c1, pad, pool", [(6, 0, 2), (70, 1, 3), (3, 2, 1)])
-def test_binary_conv_chain_matches_numpy_steps(c1, pad, pool):
+@pytest.mark.parametrize("c1, pad, pool, c2", [(6, 0, 2, 5), (70, 1, 3, 5), (3, 2, 1, 70)])
+def test_binary_conv_chain_matches_numpy_steps(c1, pad, pool, c2):
     """A BNN's image part natively: int8 first convolution, threshold to NHWC signs, max pool
     of signs, binary convolution (one or two channel words, with padding), threshold, flatten
-    of signs into torch's order, binary and int8-free FC layers."""
+    of signs (one or two words per pixel) into torch's order, binary FC layer."""
     from hwnn.deploy.fuse import NativeSegment
     from hwnn.kernels.binary_conv2d import pack_channels
 
     rng = np.random.default_rng(c1)
     w0 = rng.integers(-127, 128, size=(c1, 2 * 9), dtype=np.int8)
-    wc = pack_channels(rng.choice([-1.0, 1.0], size=(5, c1, 3, 3)).astype(np.float32))
+    wc = pack_channels(rng.choice([-1.0, 1.0], size=(c2, c1, 3, 3)).astype(np.float32))
     n, h, w = 3, 11, 10
     h1, w1 = h // pool, w // pool
     h2, w2 = h1 + 2 * pad - 2, w1 + 2 * pad - 2
-    wl = rng.choice([-1.0, 1.0], size=(4, 5 * h2 * w2)).astype(np.float32)
+    wl = rng.choice([-1.0, 1.0], size=(4, c2 * h2 * w2)).astype(np.float32)
 
     def threshold(o):
         return S.Threshold(rng.integers(-40, 40, o).astype(np.int32),
@@ -193,7 +206,7 @@ def test_binary_conv_chain_matches_numpy_steps(c1, pad, pool):
 
     steps = [
         S.QuantizeFixed(8, 3), S.IntConv(w0, 3, 3, 1, 1), threshold(c1), S.MaxPool(pool),
-        S.SignConv(wc, 1, pad), threshold(5), S.Flatten(), S.SignLinear(wl),
+        S.SignConv(wc, 1, pad), threshold(c2), S.Flatten(), S.SignLinear(wl),
         S.Dequantize(np.ones(4, np.float32), None),
     ]  # fmt: skip
     seg = NativeSegment(steps)

@@ -77,3 +77,15 @@ def test_run_bench_times_rivals_beside_the_engines():
     assert engines[-1] == "torch-ao-int8"
     assert {p.batch for p in r.points if p.engine == "torch-ao-int8"} == {1, 4}
     assert r.engines[-1].agrees_with_torch >= 0.9  # against the fp32 model
+
+
+def test_a_rival_that_fails_is_reported_not_fatal(monkeypatch, lenet_and_images):
+    net, x, _ = lenet_and_images
+
+    def broken(model):
+        raise RuntimeError("cannot quantize this layer\nmore detail")
+
+    monkeypatch.setattr(rivals, "_torch_ao", broken)
+    built, skipped = rivals.build(("torch-ao-int8",), net, x)
+    assert built == []
+    assert skipped == {"torch-ao-int8": "RuntimeError: cannot quantize this layer"}

@@ -46,6 +46,23 @@ def test_equals_float_conv_with_zero_padding(case, path):
         np.testing.assert_array_equal(ref.transpose(0, 3, 1, 2), got)
 
 
+@native
+@pytest.mark.parametrize(
+    "c, kh, kw, padding",
+    [(16, 2, 2, 0), (32, 2, 2, 1), (16, 2, 2, 1), (6, 3, 5, 1), (7, 5, 3, 2), (21, 3, 3, 0)],
+)  # fmt: skip
+def test_dense_tap_rows_below_64_channels(c, kh, kw, padding):
+    """Tap bits packed back to back: rows that end exactly on a word (16 x 2 x 2 = 64 bits,
+    32 x 2 x 2 = 128), taps that straddle words (21 channels), non-square kernels."""
+    rng = np.random.default_rng(c + kh)
+    x = rng.standard_normal((3, c, 7, 8)).astype(np.float32)
+    wt = rng.standard_normal((5, c, kh, kw)).astype(np.float32)
+    sx = torch.from_numpy(np.where(x < 0, -1.0, 1.0))
+    sw = torch.from_numpy(np.where(wt < 0, -1.0, 1.0))
+    want = F.conv2d(sx, sw, padding=padding).numpy().astype(np.int32)
+    np.testing.assert_array_equal(binary_conv2d(x, wt, 1, padding), want)
+
+
 def test_reference_twin_matches_float_conv(monkeypatch):
     monkeypatch.setenv("HWNN_KERNELS", "reference")
     rng = np.random.default_rng(0)

@@ -95,12 +95,17 @@ def build(
     for name in names:
         if name in skipped:
             continue
-        if name == "torch-ao-int8":
-            built.append(_torch_ao(model))
-            continue
-        if onnx_fp32 is None:
-            onnx_fp32 = _export_onnx(model, calibration[:1])
-        built.append(_ort(name, onnx_fp32, calibration, threads))
+        # Another tool failing on this model (an operator it cannot export or quantize) is
+        # a finding to report, not a reason to lose hwnn's own measurements.
+        try:
+            if name == "torch-ao-int8":
+                built.append(_torch_ao(model))
+                continue
+            if onnx_fp32 is None:
+                onnx_fp32 = _export_onnx(model, calibration[:1])
+            built.append(_ort(name, onnx_fp32, calibration, threads))
+        except Exception as e:  # noqa: BLE001 - any failure of the other tool is reported
+            skipped[name] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
     return built, skipped
 
 
@@ -138,7 +143,16 @@ def _ort(name: str, fp32: bytes, calibration: np.ndarray, threads: int) -> Rival
     def run(x: np.ndarray) -> np.ndarray:
         return session.run(None, {"x": np.ascontiguousarray(x, dtype=np.float32)})[0]
 
-    return Rival(name, "fp32" if name == "ort-fp32" else "int8", run, len(model))
+    return Rival(name, "fp32" if name == "ort-fp32" else "int8", run, _initializer_bytes(model))
+
+
+def _initializer_bytes(model: bytes) -> int:
+    """The weights an ONNX model stores (its initializers), as hwnn counts a plan's."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(model).graph
+    return sum(numpy_helper.to_array(t).nbytes for t in graph.initializer)
 
 
 def _quantize_onnx(name: str, fp32: bytes, calibration: np.ndarray) -> bytes:

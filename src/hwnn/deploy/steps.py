@@ -92,8 +92,9 @@ def im2col_reference(
     return out
 
 
-def _conv_out(x_hw: tuple[int, int], k: int, stride: int, pad: int) -> tuple[int, int]:
-    return tuple((d + 2 * pad - k) // stride + 1 for d in x_hw)  # type: ignore[return-value]
+def _conv_out(x_hw: tuple[int, int], kh: int, kw: int, stride: int, pad: int) -> tuple[int, int]:
+    h, w = x_hw
+    return (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
 
 
 # ---------------------------------------------------------------- float steps (BLAS)
@@ -124,7 +125,7 @@ class FloatConv:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         n = x.shape[0]
-        ho, wo = _conv_out(x.shape[2:], self.kh, self.stride, self.pad)
+        ho, wo = _conv_out(x.shape[2:], self.kh, self.kw, self.stride, self.pad)
         y = im2col(x, self.kh, self.kw, self.stride, self.pad) @ self.weight.T
         if self.bias is not None:
             y += self.bias
@@ -252,7 +253,7 @@ class IntConv:
 
     def run(self, codes: np.ndarray) -> Acc:
         n = codes.shape[0]
-        ho, wo = _conv_out(codes.shape[2:], self.kh, self.stride, self.pad)
+        ho, wo = _conv_out(codes.shape[2:], self.kh, self.kw, self.stride, self.pad)
         w = self._weight4()
         cols = im2col(codes, self.kh, self.kw, self.stride, self.pad, w.shape[1])
         return Acc(int8_matmul(cols, w), (n, ho, wo))

@@ -42,6 +42,8 @@ def native_module() -> ModuleType | None:
 # batch-1 binary layer. CPython keeps the encoded environment in os.environ._data (updated
 # by every os.environ write, so monkeypatched variables are seen): one dict lookup.
 _ENV_DATA = getattr(os.environ, "_data", None)
+if not isinstance(_ENV_DATA, dict) or not hasattr(os.environ, "encodekey"):
+    _ENV_DATA = None  # another Python: the public (slower) lookup below
 _ENV_KEY = os.environ.encodekey("HWNN_KERNELS") if _ENV_DATA is not None else None
 
 

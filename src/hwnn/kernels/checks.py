@@ -53,7 +53,9 @@ def packed_pair(a: object, b: object) -> tuple[np.ndarray, np.ndarray, int] | No
     One pass of cheap tests: on a cold batch-1 call (caches evicted by the previous layer)
     the full checks below cost ~10 us, as much as the product itself.
     """
-    if type(a) is not Packed or type(b) is not Packed or a.k != b.k or type(a.k) is not int:
+    if type(a) is not Packed or type(b) is not Packed or type(a.k) is not int:
+        return None
+    if type(b.k) is not int or a.k != b.k:
         return None
     aw, bw = a.words, b.words
     if (
