@@ -520,6 +520,60 @@ static void flatten_signs(const std::uint64_t *in, std::size_t n, std::size_t c,
   }
 }
 
+// A convolution's [N, P, O] accumulator to NCHW floats, each value as scale_bias computes
+// it (c * 1 * scale + bias, in that order), with an optional ReLU on the way.
+static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size_t plane,
+                              std::size_t o, const float *scale, const float *bias, bool relu,
+                              float *out) {
+  for (std::size_t n = 0; n < rows; ++n)
+    for (std::size_t j = 0; j < o; ++j) {
+      const std::int32_t *src = c + n * plane * o + j;
+      float *dst = out + (n * o + j) * plane;
+      const float s = scale[j], b = bias ? bias[j] : 0.0f;
+      for (std::size_t p = 0; p < plane; ++p) {
+        float y = static_cast<float>(src[p * o]) * 1.0f * s;
+        if (bias) y += b;
+        if (relu) y = y < 0.0f ? 0.0f : y;
+        dst[p] = y;
+      }
+    }
+}
+
+// k x k max pooling of the live images: floats (read from `fin`) or NHWC signs.
+static void pool_images(Value &v, const float *&fin, std::size_t rows, std::size_t k) {
+  const std::size_t ho = v.hh / k, wo = v.ww / k;
+  if (v.tag == Tag::Signs) {
+    thread_local std::vector<std::uint64_t> pooled_signs;
+    const std::size_t cw = words_for(v.ch);
+    room(pooled_signs, rows * ho * wo * cw);
+    max_pool_signs(v.s.data(), rows, v.hh, v.ww, cw, k, pooled_signs.data());
+    v.s.swap(pooled_signs);
+  } else {
+    thread_local std::vector<float> pooled;
+    room(pooled, rows * v.ch * ho * wo);
+    max_pool_nchw(fin, rows * v.ch, v.hh, v.ww, k, pooled.data());
+    v.f.swap(pooled);
+    fin = v.f.data();
+    v.cols = v.ch * ho * wo;
+  }
+  v.hh = ho;
+  v.ww = wo;
+}
+
+// Images to rows: NCHW floats already are torch's (c, h, w) order; NHWC signs are gathered
+// into it.
+static void flatten_images(Value &v, std::size_t rows) {
+  if (v.tag == Tag::Signs && v.hh > 0) {
+    thread_local std::vector<std::uint64_t> flat;
+    const std::size_t k = v.ch * v.hh * v.ww;
+    room(flat, rows * words_for(k));
+    flatten_signs(v.s.data(), rows, v.ch, v.hh, v.ww, flat.data());
+    v.s.swap(flat);
+    v.cols = k;
+  }
+  v.ch = v.hh = v.ww = 0;
+}
+
 std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
                                    Shape *out) const {
   // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
@@ -640,66 +694,29 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
           room(v.f, rows * op.out);
           scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
                      op.has_bias ? op.b.data() : nullptr, v.f.data());
-        } else {  // [N, Ho, Wo, O] -> NCHW, each value as scale_bias computes it
+        } else {
           // A ReLU right after is applied in the same pass (one less pass over the image).
           const bool relu = i + 1 < ops_.size() && ops_[i + 1].kind == Kind::Relu;
-          const std::size_t plane = v.hh * v.ww, o = op.out;
-          room(v.f, rows * o * plane);
-          for (std::size_t n = 0; n < rows; ++n)
-            for (std::size_t j = 0; j < o; ++j) {
-              const std::int32_t *src = v.c.data() + n * plane * o + j;
-              float *dst = v.f.data() + (n * o + j) * plane;
-              const float scale = op.a[j], bias = op.has_bias ? op.b[j] : 0.0f;
-              for (std::size_t p = 0; p < plane; ++p) {
-                float y = static_cast<float>(src[p * o]) * 1.0f * scale;
-                if (op.has_bias) y += bias;
-                if (relu) y = y < 0.0f ? 0.0f : y;
-                dst[p] = y;
-              }
-            }
-          v.cols = o * plane;
+          const std::size_t plane = v.hh * v.ww;
+          room(v.f, rows * op.out * plane);
+          dequantize_images(v.c.data(), rows, plane, op.out, op.a.data(),
+                            op.has_bias ? op.b.data() : nullptr, relu, v.f.data());
+          v.cols = op.out * plane;
           i += relu;
         }
         fin = v.f.data();
         v.tag = Tag::Float;
         break;
       }
-      case Kind::MaxPool: {
+      case Kind::MaxPool:
         expect((v.tag == Tag::Float || v.tag == Tag::Signs) && v.hh > 0,
                "max_pool needs float images or NHWC signs");
         expect(v.hh >= op.k && v.ww >= op.k, "max_pool: the window is larger than the image");
-        if (v.tag == Tag::Signs) {
-          thread_local std::vector<std::uint64_t> pooled_signs;
-          const std::size_t cw = words_for(v.ch);
-          room(pooled_signs, rows * (v.hh / op.k) * (v.ww / op.k) * cw);
-          max_pool_signs(v.s.data(), rows, v.hh, v.ww, cw, op.k, pooled_signs.data());
-          v.s.swap(pooled_signs);
-          v.hh /= op.k;
-          v.ww /= op.k;
-          break;
-        }
-        thread_local std::vector<float> pooled;
-        const std::size_t ho = v.hh / op.k, wo = v.ww / op.k;
-        room(pooled, rows * v.ch * ho * wo);
-        max_pool_nchw(fin, rows * v.ch, v.hh, v.ww, op.k, pooled.data());
-        v.f.swap(pooled);
-        fin = v.f.data();
-        v.hh = ho;
-        v.ww = wo;
-        v.cols = v.ch * ho * wo;
+        pool_images(v, fin, rows, op.k);
         break;
-      }
       case Kind::Flatten:
         expect(v.tag == Tag::Float || v.tag == Tag::Signs, "flatten needs floats or signs");
-        if (v.tag == Tag::Signs && v.hh > 0) {
-          thread_local std::vector<std::uint64_t> flat;
-          const std::size_t k = v.ch * v.hh * v.ww;
-          room(flat, rows * words_for(k));
-          flatten_signs(v.s.data(), rows, v.ch, v.hh, v.ww, flat.data());
-          v.s.swap(flat);
-          v.cols = k;
-        }
-        v.ch = v.hh = v.ww = 0;  // NCHW float rows are already (c, h, w) order
+        flatten_images(v, rows);
         break;
       case Kind::BatchNorm: {
         expect(v.tag == Tag::Float && v.cols == op.out && v.hh == 0,
