@@ -520,15 +520,20 @@ static void flatten_signs(const std::uint64_t *in, std::size_t n, std::size_t c,
   }
 }
 
-// A convolution's [N, P, O] accumulator to NCHW floats, each value as scale_bias computes
-// it (c * 1 * scale + bias, in that order), with an optional ReLU on the way.
-static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size_t plane,
-                              std::size_t o, const float *scale, const float *bias, bool relu,
-                              float *out) {
+// A convolution's [N, H, W, O] accumulator to NCHW floats, each value as scale_bias computes
+// it (c * 1 * scale + bias, in that order), optionally through a ReLU, and through a k x k
+// max pool when k > 1: one plane at a time into a small buffer that stays in L1, then
+// max_pool_nchw on it, so the full-size image is never written.
+static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size_t h,
+                              std::size_t w, std::size_t o, const float *scale,
+                              const float *bias, bool relu, std::size_t k, float *out) {
+  const std::size_t plane = h * w, pooled = (h / k) * (w / k);
+  thread_local std::vector<float> buffer;
+  float *tmp = k > 1 ? room(buffer, plane) : nullptr;
   for (std::size_t n = 0; n < rows; ++n)
     for (std::size_t j = 0; j < o; ++j) {
       const std::int32_t *src = c + n * plane * o + j;
-      float *dst = out + (n * o + j) * plane;
+      float *dst = k > 1 ? tmp : out + (n * o + j) * plane;
       const float s = scale[j], b = bias ? bias[j] : 0.0f;
       for (std::size_t p = 0; p < plane; ++p) {
         float y = static_cast<float>(src[p * o]) * 1.0f * s;
@@ -536,6 +541,7 @@ static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size
         if (relu) y = y < 0.0f ? 0.0f : y;
         dst[p] = y;
       }
+      if (k > 1) max_pool_nchw(tmp, 1, h, w, k, out + (n * o + j) * pooled);
     }
 }
 
@@ -695,14 +701,19 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
           scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
                      op.has_bias ? op.b.data() : nullptr, v.f.data());
         } else {
-          // A ReLU right after is applied in the same pass (one less pass over the image).
+          // A ReLU and a max pool right after run in the same pass, plane by plane.
           const bool relu = i + 1 < ops_.size() && ops_[i + 1].kind == Kind::Relu;
-          const std::size_t plane = v.hh * v.ww;
-          room(v.f, rows * op.out * plane);
-          dequantize_images(v.c.data(), rows, plane, op.out, op.a.data(),
-                            op.has_bias ? op.b.data() : nullptr, relu, v.f.data());
-          v.cols = op.out * plane;
-          i += relu;
+          const std::size_t at = i + 1 + relu;
+          const bool pool = at < ops_.size() && ops_[at].kind == Kind::MaxPool &&
+                            v.hh >= ops_[at].k && v.ww >= ops_[at].k;
+          const std::size_t k = pool ? ops_[at].k : 1;
+          room(v.f, rows * op.out * (v.hh / k) * (v.ww / k));
+          dequantize_images(v.c.data(), rows, v.hh, v.ww, op.out, op.a.data(),
+                            op.has_bias ? op.b.data() : nullptr, relu, k, v.f.data());
+          v.hh /= k;
+          v.ww /= k;
+          v.cols = op.out * v.hh * v.ww;
+          i += relu + pool;
         }
         fin = v.f.data();
         v.tag = Tag::Float;
