@@ -266,11 +266,13 @@ HWNN_VNNI __attribute__((always_inline)) inline void row_store(const __m512i (&a
   }
 }
 
-// One small accumulator array per row (GCC keeps one array of 24 vectors in memory).
-template <int R, int NV>
+// One small accumulator array per row (GCC keeps one array of 24 vectors in memory). With
+// Offsets, group q of row r is read at a + r lda + goff[q] instead of a + r lda + 4 q: an
+// implicit-im2col convolution reads its patches straight from the image.
+template <int R, int NV, bool Offsets = false>
 HWNN_VNNI static void vnni_packed_tile(const u8 *a, std::size_t lda, const i8 *bp,
                                        std::size_t panel, std::size_t k4, const i32 *corr, i32 *c,
-                                       std::size_t ldc, std::size_t cols) {
+                                       std::size_t ldc, std::size_t cols, const i32 *goff) {
   static_assert(R >= 1 && R <= 8, "up to 8 rows");
   __m512i c0[NV], c1[NV], c2[NV], c3[NV], c4[NV], c5[NV], c6[NV], c7[NV];
   for (int j = 0; j < NV; ++j)
@@ -278,7 +280,7 @@ HWNN_VNNI static void vnni_packed_tile(const u8 *a, std::size_t lda, const i8 *b
   for (std::size_t q = 0; q < k4; ++q) {
     __m512i vb[NV];
     for (int j = 0; j < NV; ++j) vb[j] = _mm512_loadu_si512(bp + j * panel + q * 64);
-    const u8 *ar = a + 4 * q;
+    const u8 *ar = a + (Offsets ? static_cast<std::size_t>(goff[q]) : 4 * q);
     row_update<NV>(c0, ar, vb);
     if constexpr (R > 1) row_update<NV>(c1, ar + lda, vb);
     if constexpr (R > 2) row_update<NV>(c2, ar + 2 * lda, vb);
@@ -298,25 +300,48 @@ HWNN_VNNI static void vnni_packed_tile(const u8 *a, std::size_t lda, const i8 *b
   if constexpr (R > 7) row_store<NV>(c7, corr, c + 7 * ldc, cols);
 }
 
+using PackedTileFn = void (*)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t,
+                              const i32 *, i32 *, std::size_t, std::size_t, const i32 *);
+
 template <int R, int NV>
 struct VnniPacked {
-  static constexpr void (*fn)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t,
-                              const i32 *, i32 *, std::size_t, std::size_t) =
-      vnni_packed_tile<R, NV>;
+  static constexpr PackedTileFn fn = vnni_packed_tile<R, NV>;
+};
+
+template <int R, int NV>
+struct VnniOffsets {
+  static constexpr PackedTileFn fn = vnni_packed_tile<R, NV, true>;
 };
 
 void u8_gemm_panels(const u8 *a, std::size_t m, std::size_t lda, const i8 *panels,
                     std::size_t panel_bytes, std::size_t n, std::size_t groups, const i32 *corr,
                     i32 *c) {
-  using Fn = void (*)(const u8 *, std::size_t, const i8 *, std::size_t, std::size_t, const i32 *,
-                      i32 *, std::size_t, std::size_t);
-  static constexpr TileTable<Fn, VnniPacked, kPackedMR, kPackedNV> table{};
+  static constexpr TileTable<PackedTileFn, VnniPacked, kPackedMR, kPackedNV> table{};
   for_each_tile(m, n, kPackedMR, 16 * kPackedNV, groups * 4,
                 [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
                   table.fn[rows - 1][(cols + 15) / 16 - 1](
                       a + i0 * lda, lda, panels + (j0 / 16) * panel_bytes, panel_bytes, groups,
-                      corr ? corr + j0 : nullptr, c + i0 * n + j0, n, cols);
+                      corr ? corr + j0 : nullptr, c + i0 * n + j0, n, cols, nullptr);
                 });
+}
+
+void u8_conv_panels(const u8 *image, std::size_t wp, std::size_t stride, std::size_t ho,
+                    std::size_t wo, const i32 *goff, const i8 *panels, std::size_t panel_bytes,
+                    std::size_t n, std::size_t groups, const i32 *corr, i32 *c) {
+  static constexpr TileTable<PackedTileFn, VnniOffsets, kPackedMR, kPackedNV> table{};
+  // Row tiles are up to 8 pixels of one output row (their patches start `stride` bytes
+  // apart); no OpenMP here: the plan runs it per image.
+  for (std::size_t y = 0; y < ho; ++y)
+    for (std::size_t x0 = 0; x0 < wo; x0 += kPackedMR) {
+      const std::size_t rows = std::min<std::size_t>(kPackedMR, wo - x0);
+      const u8 *a = image + y * stride * wp + x0 * stride;
+      for (std::size_t j0 = 0; j0 < n; j0 += 16 * kPackedNV) {
+        const std::size_t cols = std::min<std::size_t>(16 * kPackedNV, n - j0);
+        table.fn[rows - 1][(cols + 15) / 16 - 1](
+            a, stride, panels + (j0 / 16) * panel_bytes, panel_bytes, groups,
+            corr ? corr + j0 : nullptr, c + (y * wo + x0) * n + j0, n, cols, goff);
+      }
+    }
 }
 
 template <Mode M>

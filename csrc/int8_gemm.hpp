@@ -33,4 +33,14 @@ void u8_gemm_panels(const std::uint8_t *a, std::size_t m, std::size_t lda,
                     const std::int8_t *panels, std::size_t panel_bytes, std::size_t n,
                     std::size_t groups, const std::int32_t *corr, std::int32_t *c);
 
+// A convolution as an implicit GEMM on the same kind of panels (its weights laid out with
+// each (channel, kernel row) segment zero-extended to 8 bytes, so a 4-byte group never
+// straddles two segments): output pixel (y, x) reads group q at
+// image + (y wp + x) stride + goff[q] of a zero-bordered uint8 image with `wp` columns (and
+// 8 bytes of slack past its end). c: [ho wo, n] int32. Needs AVX-512 VNNI.
+void u8_conv_panels(const std::uint8_t *image, std::size_t wp, std::size_t stride,
+                    std::size_t ho, std::size_t wo, const std::int32_t *goff,
+                    const std::int8_t *panels, std::size_t panel_bytes, std::size_t n,
+                    std::size_t groups, const std::int32_t *corr, std::int32_t *c);
+
 }  // namespace hwnn

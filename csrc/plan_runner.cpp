@@ -73,11 +73,18 @@ void PlanRunner::int_conv(const std::int8_t *w, std::size_t out, std::size_t c, 
                           std::size_t kw, std::size_t stride, std::size_t pad) {
   if (c == 0 || kh == 0 || kw == 0 || stride == 0)
     throw std::invalid_argument("int_conv: channels, kernel sizes and stride must be >= 1");
-  const std::size_t k = c * kh * kw, k4 = (k + 3) / 4 * 4;
-  std::vector<std::int8_t> padded(out * k4, 0);
-  for (std::size_t o = 0; o < out; ++o) std::memcpy(&padded[o * k4], w + o * k, k);
   Op op{Kind::IntConv};
-  pack_int_weights(op, padded.data(), out, k4);
+  // With VNNI and kernels up to 8 wide the convolution is an implicit GEMM on the image
+  // (u8_conv_panels): each (channel, kernel row) segment of the weights is zero-extended to
+  // 8 bytes. Otherwise patches come from im2col, rows zero-extended to whole 4-byte groups.
+  op.implicit = kw <= 8 && path_supported(Family::Int8, Path::Avx512);
+  const std::size_t k = c * kh * kw, seg = op.implicit ? 8 : kw;
+  const std::size_t width = op.implicit ? c * kh * 8 : (k + 3) / 4 * 4;
+  std::vector<std::int8_t> padded(out * width, 0);
+  for (std::size_t o = 0; o < out; ++o)
+    for (std::size_t r = 0; r < c * kh; ++r)
+      std::memcpy(&padded[o * width + r * seg], w + o * k + r * kw, kw);
+  pack_int_weights(op, padded.data(), out, width);
   op.c = c;
   op.kh = kh;
   op.kw = kw;
@@ -580,6 +587,37 @@ static void flatten_images(Value &v, std::size_t rows) {
   v.ch = v.hh = v.ww = 0;
 }
 
+// int8 convolution without patches: each image is copied into a zero-bordered buffer (with
+// the +128 offset when a code is negative, its border then 0x80, the offset of 0) and the
+// VPDPBUSD tiles read their 4-byte groups straight from it (u8_conv_panels). The group
+// offsets follow the weights' layout: segment (c, i) of 8 bytes, two groups each.
+static void implicit_conv(const std::int8_t *codes, const Im2colShape &s, bool offset,
+                          std::size_t groups, const std::int8_t *panels, const std::int32_t *corr,
+                          std::size_t out, std::int32_t *c) {
+  const std::size_t hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad, ho = s.out_h(), wo = s.out_w();
+  thread_local std::vector<std::int32_t> goff;
+  thread_local std::vector<std::uint8_t> image;
+  goff.resize(groups);
+  for (std::size_t q = 0; q < groups; ++q) {
+    const std::size_t segment = q / 2, ch = segment / s.kh, i = segment % s.kh;
+    goff[q] = static_cast<std::int32_t>((ch * hp + i) * wp + 4 * (q % 2));
+  }
+  const std::uint8_t flip = offset ? 0x80 : 0;
+  room(image, s.c * hp * wp + 8);  // 8 bytes of slack: the last group reads past the end
+  for (std::size_t b = 0; b < s.n; ++b) {
+    std::memset(image.data(), flip, s.c * hp * wp + 8);
+    const auto *src = reinterpret_cast<const std::uint8_t *>(codes) + b * s.c * s.h * s.w;
+    for (std::size_t ch = 0; ch < s.c; ++ch)
+      for (std::size_t y = 0; y < s.h; ++y) {
+        std::uint8_t *dst = &image[(ch * hp + y + s.pad) * wp + s.pad];
+        const std::uint8_t *row = src + (ch * s.h + y) * s.w;
+        for (std::size_t x = 0; x < s.w; ++x) dst[x] = row[x] ^ flip;
+      }
+    u8_conv_panels(image.data(), wp, s.stride, ho, wo, goff.data(), panels, groups * kPanel * 4,
+                   out, groups, offset ? corr : nullptr, c + b * ho * wo * out);
+  }
+}
+
 std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
                                    Shape *out) const {
   // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
@@ -639,14 +677,19 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
                "int_conv: the kernel is larger than the padded image");
         const Im2colShape shape{rows, op.c, v.hh, v.ww, op.kh, op.kw, op.stride, op.pad};
         const std::size_t pixels = rows * shape.out_h() * shape.out_w();
-        room(v.patches, pixels * op.in);
-        im2col(reinterpret_cast<const std::uint8_t *>(v.q.data()), shape, op.in,
-               reinterpret_cast<std::uint8_t *>(v.patches.data()));
         room(v.c, pixels * op.out);
         const bool is_signed = v.tag == Tag::Codes8;
-        int_layer(v.patches, pixels, op.in, is_signed,
-                  is_signed && any_negative(v.q.data(), rows * v.cols), op.panels.data(),
-                  op.row_sums.data(), op.corr.data(), op.w8.data(), op.out, v.c.data());
+        const bool negative = is_signed && any_negative(v.q.data(), rows * v.cols);
+        if (op.implicit) {
+          implicit_conv(v.q.data(), shape, negative, op.in / 4, op.panels.data(),
+                        op.corr.data(), op.out, v.c.data());
+        } else {
+          room(v.patches, pixels * op.in);
+          im2col(reinterpret_cast<const std::uint8_t *>(v.q.data()), shape, op.in,
+                 reinterpret_cast<std::uint8_t *>(v.patches.data()));
+          int_layer(v.patches, pixels, op.in, is_signed, negative, op.panels.data(),
+                    op.row_sums.data(), op.corr.data(), op.w8.data(), op.out, v.c.data());
+        }
         v.tag = Tag::Acc;
         v.cols = op.out;
         v.ch = op.out;

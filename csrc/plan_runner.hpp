@@ -53,6 +53,7 @@ class PlanRunner {
     int bits = 0, frac = 0;
     float scale = 1.0f, low = 0.0f, high = 0.0f;
     bool is_signed = true, has_bias = false;
+    bool implicit = false;  // int_conv as an implicit GEMM (weights in 8-byte segments)
     std::size_t out = 0, in = 0, words = 0, k = 0;
     // int_conv and sign_conv: input channels, kernel, stride, padding (k is max_pool's window)
     std::size_t c = 0, kh = 0, kw = 0, stride = 1, pad = 0;

@@ -113,12 +113,13 @@ def test_mismatched_ops_are_a_clear_error():
 @pytest.mark.parametrize(
     "c, hw, k, stride, pad, pool",
     [(1, (28, 28), 5, 1, 2, 2), (3, (9, 7), 3, 2, 1, 3), (2, (6, 6), 1, 1, 0, 2),
-     (4, (5, 8), 5, 1, 0, 1)],
+     (4, (5, 8), 5, 1, 0, 1), (2, (12, 11), 9, 1, 4, 2), (3, (10, 9), 8, 3, 2, 1)],
 )  # fmt: skip
 def test_conv_block_matches_numpy_steps(signed, c, hw, k, stride, pad, pool):
-    """Quantize, int8 convolution (im2col + GEMM), dequantize to NCHW, ReLU, max pool,
-    flatten and a fully connected layer, natively: bit-identical to the NumPy steps, for
-    batch 1 and 5, with and without negative codes (the +128 offset in place)."""
+    """Quantize, int8 convolution (an implicit GEMM on the image up to 8 wide, im2col + GEMM
+    beyond), dequantize to NCHW, ReLU, max pool, flatten and a fully connected layer,
+    natively: bit-identical to the NumPy steps, for batch 1 and 5, with and without negative
+    codes (the +128 offset)."""
     from hwnn.deploy.fuse import NativeSegment
 
     rng = np.random.default_rng(c * 100 + k)
