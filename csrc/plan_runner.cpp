@@ -595,16 +595,15 @@ static void implicit_conv(const std::int8_t *codes, const Im2colShape &s, bool o
                           std::size_t groups, const std::int8_t *panels, const std::int32_t *corr,
                           std::size_t out, std::int32_t *c) {
   const std::size_t hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad, ho = s.out_h(), wo = s.out_w();
-  thread_local std::vector<std::int32_t> goff;
-  thread_local std::vector<std::uint8_t> image;
-  goff.resize(groups);
+  std::vector<std::int32_t> goff(groups);
   for (std::size_t q = 0; q < groups; ++q) {
     const std::size_t segment = q / 2, ch = segment / s.kh, i = segment % s.kh;
     goff[q] = static_cast<std::int32_t>((ch * hp + i) * wp + 4 * (q % 2));
   }
   const std::uint8_t flip = offset ? 0x80 : 0;
-  room(image, s.c * hp * wp + 8);  // 8 bytes of slack: the last group reads past the end
-  for (std::size_t b = 0; b < s.n; ++b) {
+  auto one_image = [&](std::size_t b) {
+    thread_local std::vector<std::uint8_t> image;  // one per OpenMP thread
+    room(image, s.c * hp * wp + 8);  // 8 bytes of slack: the last group reads past the end
     std::memset(image.data(), flip, s.c * hp * wp + 8);
     const auto *src = reinterpret_cast<const std::uint8_t *>(codes) + b * s.c * s.h * s.w;
     for (std::size_t ch = 0; ch < s.c; ++ch)
@@ -615,7 +614,17 @@ static void implicit_conv(const std::int8_t *codes, const Im2colShape &s, bool o
       }
     u8_conv_panels(image.data(), wp, s.stride, ho, wo, goff.data(), panels, groups * kPanel * 4,
                    out, groups, offset ? corr : nullptr, c + b * ho * wo * out);
+  };
+  // Images split over the kernel threads above ~4 M multiply-adds (as the GEMMs do).
+  const int threads = kernel_threads();
+  if (threads <= 1 || s.n < 2 || s.n * ho * wo * out * groups * 4 < (std::size_t{1} << 22)) {
+    for (std::size_t b = 0; b < s.n; ++b) one_image(b);
+    return;
   }
+#ifdef HWNN_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (long long b = 0; b < static_cast<long long>(s.n); ++b) one_image(static_cast<std::size_t>(b));
 }
 
 std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
