@@ -465,9 +465,10 @@ static void int_layer(std::vector<std::int8_t> &q_or_patches, std::size_t rows,
 }
 
 // max over each k x k window (stride k, floor mode) of NCHW planes, with the NumPy step's
-// order and NaN rule: out = v[0][0], then out = np.maximum(out, v[i][j]) for the other
-// offsets in row-major order, np.maximum(a, b) being (a >= b || a != a) ? a : b. One output
-// row at a time, offset by offset, so the inner loop has no branches and vectorizes.
+// order and rules: out = v[0][0], then out = np.maximum(out, v[i][j]) for the other
+// offsets in row-major order, np.maximum(a, b) being (a > b || a != a) ? a : b (NaN
+// propagates; on a tie, +0.0 against -0.0 included, the second operand). One output row at
+// a time, offset by offset, so the inner loop has no branches and vectorizes.
 static void max_pool_nchw(const float *in, std::size_t planes, std::size_t h, std::size_t w,
                           std::size_t k, float *out) {
   const std::size_t ho = h / k, wo = w / k;
@@ -481,7 +482,7 @@ static void max_pool_nchw(const float *in, std::size_t planes, std::size_t h, st
           const float *r = top + i * w + j;
           for (std::size_t x = 0; x < wo; ++x) {
             const float a = o[x], b = r[x * k];
-            o[x] = (a >= b || a != a) ? a : b;
+            o[x] = (a > b || a != a) ? a : b;
           }
         }
     }
@@ -545,7 +546,7 @@ static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size
       for (std::size_t p = 0; p < plane; ++p) {
         float y = static_cast<float>(src[p * o]) * 1.0f * s;
         if (bias) y += b;
-        if (relu) y = y < 0.0f ? 0.0f : y;
+        if (relu) y = (y > 0.0f || y != y) ? y : 0.0f;  // np.maximum(y, 0): -0.0 gives +0.0
         dst[p] = y;
       }
       if (k > 1) max_pool_nchw(tmp, 1, h, w, k, out + (n * o + j) * pooled);
@@ -796,7 +797,7 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
         expect(v.tag == Tag::Float, "relu needs float input");
         own_floats();
         for (float *y = v.f.data(), *end = y + rows * v.cols; y != end; ++y)
-          *y = *y < 0.0f ? 0.0f : *y;
+          *y = (*y > 0.0f || *y != *y) ? *y : 0.0f;  // np.maximum(y, 0): -0.0 gives +0.0
         break;
       case Kind::Hardtanh:
         expect(v.tag == Tag::Float, "hardtanh needs float input");

@@ -235,3 +235,26 @@ def test_quantize_by_reciprocal_is_exact(scale, signed):
     steps = [S.QuantizeInt8(s, signed), S.IntLinear(np.eye(48, dtype=np.int8)),
              S.Dequantize(np.ones(48, np.float32), None)]  # fmt: skip
     np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
+
+
+def test_signed_zeros_follow_numpy():
+    """np.maximum gives +0.0 for ReLU(-0.0) and the second operand on a tie (+0.0 against
+    -0.0): the native ReLU (alone or after a convolution's dequantize) and max pool too."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    def bits(a):
+        return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+
+    # a zero accumulator times a negative scale is -0.0
+    steps = [S.QuantizeInt8(np.float32(1), False), S.IntConv(np.ones((2, 1), np.int8), 1, 1, 1, 0),
+             S.Dequantize(np.array([-1.0, 1.0], np.float32), None), S.ReLU()]  # fmt: skip
+    x = np.zeros((2, 1, 3, 4), np.float32)
+    np.testing.assert_array_equal(bits(NativeSegment(steps).run(x)), bits(_unfused(steps, x)))
+    pool = steps[:3] + [S.MaxPool(2)]  # planes of -0.0 and of +0.0 through the pool
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    np.testing.assert_array_equal(bits(NativeSegment(pool).run(x)), bits(_unfused(pool, x)))
+    flat = [S.QuantizeInt8(np.float32(1), False), S.IntLinear(np.ones((3, 4), np.int8)),
+            S.Dequantize(np.array([-1.0, 1.0, -2.0], np.float32), None), S.ReLU()]  # fmt: skip
+    x = np.zeros((2, 4), np.float32)
+    np.testing.assert_array_equal(bits(NativeSegment(flat).run(x)), bits(_unfused(flat, x)))
+
