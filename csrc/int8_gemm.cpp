@@ -48,10 +48,19 @@ void u8s8_gemm_reference(const u8 *a, std::size_t m, const i8 *b, std::size_t n,
     }
 }
 
-static bool all_below_128(const u8 *a, std::size_t count) {
+bool all_below_128(const u8 *a, std::size_t count) {
   u8 top = 0;
   for (std::size_t q = 0; q < count; ++q) top |= a[q];
   return top < 128;
+}
+
+const u8 *group_rows(const u8 *a, std::size_t m, std::size_t k, u8 flip,
+                     std::vector<u8> &scratch) {
+  const std::size_t lda = (k + 3) / 4 * 4;
+  if (scratch.size() < m * lda) scratch.resize(m * lda);  // past k, B is zero: any byte will do
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t q = 0; q < k; ++q) scratch[i * lda + q] = a[i * k + q] ^ flip;
+  return scratch.data();
 }
 
 // ---------------------------------------------------------------- scalar tiles
@@ -360,17 +369,10 @@ static void run_vnni_packed(const u8 *a, std::size_t m, const i8 *b, std::size_t
   // A is read in place when its rows are whole 4-byte groups of unsigned bytes; otherwise a
   // copy pads them (and offsets int8 by 128).
   std::vector<u8> padded;
-  const u8 *ap = a;
-  std::size_t lda = k;
-  if (M == Mode::S8 || k % 4 != 0) {
-    lda = k4 * 4;
-    padded.assign(m * lda, 0);  // past k, B is zero: any a will do
-    const u8 flip = M == Mode::S8 ? 0x80 : 0;
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t q = 0; q < k; ++q) padded[i * lda + q] = a[i * k + q] ^ flip;
-    ap = padded.data();
-  }
-  u8_gemm_panels(ap, m, lda, bp.data(), stride, n, k4, corr.empty() ? nullptr : corr.data(), c);
+  const bool copy = M == Mode::S8 || k % 4 != 0;
+  const u8 *ap = copy ? group_rows(a, m, k, M == Mode::S8 ? 0x80 : 0, padded) : a;
+  u8_gemm_panels(ap, m, copy ? k4 * 4 : k, bp.data(), stride, n, k4,
+                 corr.empty() ? nullptr : corr.data(), c);
 }
 
 // ---------------------------------------------------------------- driver

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernel_path.hpp"
 
@@ -23,6 +24,15 @@ void u8s8_gemm_reference(const std::uint8_t *a, std::size_t m, const std::int8_t
                          std::size_t n, std::size_t k, std::int32_t *c);
 Path u8s8_gemm(const std::uint8_t *a, std::size_t m, const std::int8_t *b, std::size_t n,
                std::size_t k, std::int32_t *c, Path path = Path::Auto);
+
+// True when every byte is below 128 (int8 codes: none negative).
+bool all_below_128(const std::uint8_t *a, std::size_t count);
+
+// A's m rows of k bytes XOR `flip` (0x80 offsets int8 to uint8) as rows of whole 4-byte
+// groups, (k + 3) / 4 * 4 bytes apart, in `scratch` (grown as needed; bytes past k are left
+// as they are, as they meet zero weights). Returns scratch.data().
+const std::uint8_t *group_rows(const std::uint8_t *a, std::size_t m, std::size_t k,
+                               std::uint8_t flip, std::vector<std::uint8_t> &scratch);
 
 // C = A B^T on B packed ahead of time into VPDPBUSD panels: panel p (columns 16p..16p+15)
 // starts at panels + p * panel_bytes and holds, for each group q of 4 inputs, 64 bytes

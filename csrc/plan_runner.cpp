@@ -210,20 +210,17 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni_spa
   }
 }
 
-// Batch-1 integer layer on the VPDPBUSD panels: int8 codes with a negative value take the
-// dense path with the +128 offset; non-negative codes (uint8, or int8 that happen to be
+// Batch-1 integer layer on the VPDPBUSD panels: int8 codes with a negative value (`offset`,
+// from the caller's scan) take the dense path with the +128 offset; non-negative codes (uint8, or int8 that happen to be
 // >= 0) are already VPDPBUSD's unsigned operand and skip their zero groups when at least
 // a quarter of the groups are zero (below that the dense loop's two chains win).
-static void gemv_vnni(const std::int8_t *a, std::size_t in, bool a_signed,
+static void gemv_vnni(const std::int8_t *a, std::size_t in, bool offset,
                       const std::int8_t *panels, const std::int32_t *row_sums, std::size_t out,
                       std::int32_t *c) {
   const std::size_t groups = (in + 3) / 4;
   thread_local std::vector<std::uint32_t> words;  // the words, then the nonzero list
   words.assign(2 * groups, 0);
   std::memcpy(words.data(), a, in);
-  std::uint8_t any_negative = 0;
-  for (std::size_t i = 0; i < in; ++i) any_negative |= static_cast<std::uint8_t>(a[i]);
-  const bool offset = a_signed && (any_negative & 0x80u);
   if (offset) {
     for (std::size_t g = 0; g < groups; ++g) words[g] ^= 0x80808080u;  // padding meets zero weights
     gemv_vnni_dense(words.data(), groups, true, panels, row_sums, out, c);
@@ -242,9 +239,7 @@ static void gemv_vnni(const std::int8_t *a, std::size_t in, bool a_signed,
 }
 
 static bool any_negative(const std::int8_t *q, std::size_t n) {
-  std::uint8_t bits = 0;
-  for (std::size_t i = 0; i < n; ++i) bits |= static_cast<std::uint8_t>(q[i]);
-  return bits & 0x80u;
+  return !all_below_128(reinterpret_cast<const std::uint8_t *>(q), n);
 }
 
 // Two rows and up on the same panels: int8 codes with a negative value are offset by 128
@@ -256,21 +251,17 @@ static void gemm_vnni(std::int8_t *a, std::size_t rows, std::size_t in, bool off
                       const std::int8_t *panels, const std::int32_t *corr, std::size_t out,
                       std::int32_t *c) {
   const std::size_t groups = (in + 3) / 4;
-  auto *ap = reinterpret_cast<std::uint8_t *>(a);
-  std::size_t lda = in;
+  auto *bytes = reinterpret_cast<std::uint8_t *>(a);
+  const std::uint8_t *ap = bytes;
   const std::uint8_t flip = offset ? 0x80 : 0;
+  thread_local std::vector<std::uint8_t> padded;
   if (in % 4 != 0) {
-    thread_local std::vector<std::uint8_t> padded;
-    lda = groups * 4;
-    padded.resize(rows * lda);  // past `in` the weights are zero: any byte will do
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t i = 0; i < in; ++i) padded[r * lda + i] = ap[r * in + i] ^ flip;
-    ap = padded.data();
+    ap = group_rows(bytes, rows, in, flip, padded);
   } else if (offset) {
-    for (std::size_t i = 0; i < rows * in; ++i) ap[i] ^= flip;
+    for (std::size_t i = 0; i < rows * in; ++i) bytes[i] ^= flip;
   }
-  u8_gemm_panels(ap, rows, lda, panels, groups * kPanel * 4, out, groups, offset ? corr : nullptr,
-                 c);
+  u8_gemm_panels(ap, rows, groups * 4, panels, groups * kPanel * 4, out, groups,
+                 offset ? corr : nullptr, c);
 }
 
 void PlanRunner::sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words,
@@ -455,7 +446,7 @@ static void int_layer(std::vector<std::int8_t> &q_or_patches, std::size_t rows,
                       const std::int8_t *w8, std::size_t out, std::int32_t *c) {
   std::int8_t *a = q_or_patches.data();
   if (rows == 1 && path_supported(Family::Int8, Path::Avx512))
-    gemv_vnni(a, in, is_signed, panels, row_sums, out, c);
+    gemv_vnni(a, in, negative, panels, row_sums, out, c);
   else if (path_supported(Family::Int8, Path::Avx512))
     gemm_vnni(a, rows, in, negative, panels, corr, out, c);
   else if (!is_signed)
