@@ -36,9 +36,11 @@ class NativeSegment:
     def __init__(self, steps: list) -> None:
         self.steps = steps
         self.runner = _build(steps)
+        # decided once: run() is on the batch-1 latency path
+        self._images = any(isinstance(s, (S.IntConv, S.SignConv, S.MaxPool)) for s in steps)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        if not any(isinstance(s, (S.IntConv, S.SignConv, S.MaxPool)) for s in self.steps):
+        if not self._images:
             x = x.reshape(x.shape[0], -1)
         return self.runner.run(np.ascontiguousarray(x, dtype=np.float32))
 
@@ -59,8 +61,7 @@ def _build(steps: list):
         elif isinstance(s, S.IntLinear):
             r.int_linear(s.weight)
         elif isinstance(s, S.IntConv):
-            o, k = s.weight.shape
-            r.int_conv(s.weight, k // (s.kh * s.kw), s.kh, s.kw, s.stride, s.pad)
+            r.int_conv(s.weight, s.weight.shape[1] // (s.kh * s.kw), s.kh, s.kw, s.stride, s.pad)
         elif isinstance(s, S.SignConv):
             r.sign_conv(s.weight.words, s.weight.channels, s.stride, s.pad)
         elif isinstance(s, S.MaxPool):
@@ -120,7 +121,8 @@ def fuse(steps: list) -> list:
     if not backend.use_native() or not hasattr(backend.native_module(), "PlanRunner"):
         return steps
     kinds = _kinds(steps)
-    images = [not any(isinstance(t, S.Flatten) for t in steps[:i]) for i in range(len(steps))]
+    first_flatten = next((i for i, t in enumerate(steps) if isinstance(t, S.Flatten)), len(steps))
+    images = [i <= first_flatten for i in range(len(steps))]  # before or at the first Flatten
     out: list = []
     i = 0
     while i < len(steps):

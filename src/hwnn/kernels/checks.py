@@ -65,7 +65,7 @@ def packed_pair(a: object, b: object) -> tuple[np.ndarray, np.ndarray, int] | No
         and bw.ndim == 2
         and aw.dtype == _U64
         and bw.dtype == _U64
-        and aw.shape[1] == bw.shape[1] == (a.k + 63) >> 6
+        and aw.shape[1] == bw.shape[1] == words_for(a.k)
         and a.k > 0
         and aw.flags.c_contiguous
         and bw.flags.c_contiguous
