@@ -73,25 +73,29 @@ void bind_plan_runner(nb::module_ &m) {
            "w"_a, "c"_a, "stride"_a, "pad"_a)
       .def("max_pool", &PlanRunner::max_pool, "k"_a)
       .def("flatten", &PlanRunner::flatten)
-      .def("run", [](const PlanRunner &p, FloatArray x) {
-        // [rows, cols] rows, or NCHW images [rows, c, h, w]
-        if (x.ndim() != 2 && x.ndim() != 4)
-          throw std::invalid_argument("run: x must be [rows, cols] or NCHW [rows, c, h, w]");
+      .def("run", [](const PlanRunner &p, FloatArray x, bool images) {
+        // NCHW images [rows, c, h, w] when `images`, else rows of everything after the first
+        // dimension (the flatten a plan without image steps starts with)
+        if (x.ndim() < 2 || (images && x.ndim() != 2 && x.ndim() != 4))
+          throw std::invalid_argument(
+              std::string(images ? "run: x must be [rows, cols] or NCHW [rows, c, h, w]"
+                                 : "run: x must be a batch [rows, ...]") +
+              "; give one input a leading batch dimension of 1");
         PlanRunner::Shape in;
         in.cols = 1;
         for (std::size_t d = 1; d < x.ndim(); ++d) in.cols *= x.shape(d);
-        if (x.ndim() == 4) in = {in.cols, x.shape(1), x.shape(2), x.shape(3)};
+        if (images && x.ndim() == 4) in = {in.cols, x.shape(1), x.shape(2), x.shape(3)};
         PlanRunner::Shape out;
-        std::vector<float> y;
+        const float *y;
         {
           nb::gil_scoped_release release;
           y = p.run(x.data(), x.shape(0), in, &out);
         }
         auto arr = out.h ? new_array<float>({x.shape(0), out.c, out.h, out.w})
                          : new_array<float>({x.shape(0), out.cols});
-        std::memcpy(arr.data(), y.data(), y.size() * sizeof(float));
+        if (arr.size() != 0) std::memcpy(arr.data(), y, arr.size() * sizeof(float));
         return arr;
-      }, "x"_a);
+      }, "x"_a, "images"_a = true);
 }
 
 }  // namespace hwnn

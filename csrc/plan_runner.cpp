@@ -619,8 +619,7 @@ static void implicit_conv(const std::int8_t *codes, const Im2colShape &s, bool o
   for (long long b = 0; b < static_cast<long long>(s.n); ++b) one_image(static_cast<std::size_t>(b));
 }
 
-std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
-                                   Shape *out) const {
+const float *PlanRunner::run(const float *x, std::size_t rows, Shape in, Shape *out) const {
   // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
   // and allocating and freeing six buffers per call cost about a tenth of that.
   thread_local Value v;
@@ -803,8 +802,7 @@ std::vector<float> PlanRunner::run(const float *x, std::size_t rows, Shape in,
   expect(v.tag == Tag::Float, "the last op must produce floats");
   *out = Shape{v.cols, v.ch, v.hh, v.ww};
   own_floats();
-  // a copy of the few logits: the scratch buffer stays for the next call
-  return std::vector<float>(v.f.begin(), v.f.begin() + static_cast<std::ptrdiff_t>(rows * v.cols));
+  return v.f.data();
 }
 
 }  // namespace hwnn

@@ -38,10 +38,12 @@ class PlanRunner {
   // x: float [rows, cols], or NCHW images [rows, c, h, w] when h > 0 (cols = c h w) ->
   // float [rows, out.cols] (NCHW [rows, out.c, out.h, out.w] when out.h > 0); throws
   // std::invalid_argument when the ops do not chain (each op checks what it receives).
+  // The result lies in the calling thread's scratch, valid until that thread's next run():
+  // at batch 1 a copy into a vector of its own cost more than the last layer.
   struct Shape {
     std::size_t cols = 0, c = 0, h = 0, w = 0;
   };
-  std::vector<float> run(const float *x, std::size_t rows, Shape in, Shape *out) const;
+  const float *run(const float *x, std::size_t rows, Shape in, Shape *out) const;
   std::size_t size() const { return ops_.size(); }
 
  private:

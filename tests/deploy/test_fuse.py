@@ -109,6 +109,26 @@ def test_mismatched_ops_are_a_clear_error():
         seg.run(np.ones((1, 4), np.float32))
 
 
+def test_any_float_array_runs_like_a_contiguous_float32_one():
+    """The runner flattens rows and converts dtype and order itself (no NumPy call on the
+    batch-1 path): float64, transposed, image-shaped and list inputs give the same logits."""
+    from hwnn.deploy.fuse import NativeSegment
+    from hwnn.deploy.plan import Plan
+
+    rng = np.random.default_rng(3)
+    w = rng.integers(-127, 128, size=(5, 12), dtype=np.int8)
+    steps = [S.QuantizeFixed(8, 4), S.IntLinear(w), S.Dequantize(np.ones(5, np.float32), None)]
+    plan = Plan([NativeSegment(steps)], "int8", "int8", 0)
+    x = rng.normal(0, 2, size=(4, 12)).astype(np.float32)
+    want = _unfused(steps, x)
+    for form in (x.astype(np.float64), np.asfortranarray(x), x.reshape(4, 1, 3, 4), x.tolist()):
+        np.testing.assert_array_equal(plan.run(form), want)
+        np.testing.assert_array_equal(plan.predict(form), want.argmax(1))
+    np.testing.assert_array_equal(plan.run(x[:0]), want[:0])
+    with pytest.raises(ValueError, match="rows"):
+        plan.run(x[0])
+
+
 @pytest.mark.parametrize("signed", [True, False])
 @pytest.mark.parametrize(
     "c, hw, k, stride, pad, pool",

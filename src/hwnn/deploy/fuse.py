@@ -40,9 +40,8 @@ class NativeSegment:
         self._images = any(isinstance(s, (S.IntConv, S.SignConv, S.MaxPool)) for s in steps)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        if not self._images:
-            x = x.reshape(x.shape[0], -1)
-        return self.runner.run(np.ascontiguousarray(x, dtype=np.float32))
+        # the runner flattens rows itself and takes any float array (nanobind converts it)
+        return self.runner.run(x, self._images)
 
     def __getstate__(self) -> dict:
         return {"steps": self.steps}
