@@ -188,7 +188,9 @@ def _asdict(result) -> dict:
 def info(
     json: bool = JsonOpt,
     calibrate: bool = typer.Option(
-        False, help="Also measure this CPU's peak FLOP/s and memory bandwidth."
+        False,
+        help="Also measure this CPU's peak FLOP/s and memory bandwidth (and the GPU's, with "
+        "its per-layer launch cost, when torch sees one).",
     ),
 ) -> None:
     """Version, native core, CPU features, threads and GPU visibility."""
@@ -224,10 +226,19 @@ def info(
 
 
 def _calibrate() -> dict:
+    from dataclasses import asdict
+
+    from hwnn.hw import gpu_calibrate
     from hwnn.hw.calibrate import calibrate
 
-    # saved, so the `local-cpu` device preset uses these numbers without measuring again
-    return calibrate(save=True)
+    # saved, so the `local-cpu` and `local-gpu` presets use these numbers without measuring
+    result = calibrate(save=True)
+    import torch
+
+    if torch.cuda.is_available():
+        m = gpu_calibrate.measure("cuda")
+        result["gpu"] = {**asdict(m), "saved_to": str(gpu_calibrate.save(m))}
+    return result
 
 
 for _module in COMMAND_MODULES:

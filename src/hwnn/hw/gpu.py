@@ -25,6 +25,7 @@ Presets (one die each):
 - ``h100``: NVIDIA H100 SXM5 datasheet (dense, no sparsity): 67 TFLOPS fp32 (CUDA cores),
   989 TFLOPS fp16/bf16 and 1979 TOPS int8 (tensor cores), 3.35 TB/s HBM3, 50 MB L2,
   1.98 GHz boost, 700 W.
+- ``h200``: the same die with 141 GB of HBM3e at 4.8 TB/s (NVIDIA H200 datasheet, SXM).
 - On-chip accesses are priced at one SM's shared memory (64 KiB Kepler, 256 KiB Hopper).
 - Both pay ``layer_overhead_s`` = 5 us per layer, the order of a CUDA kernel launch plus
   synchronisation, which dominates tiny layers.
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwnn.errors import ConfigError
-from hwnn.formats import FP32
+from hwnn.formats import FP32, Format
 from hwnn.hw.device import Device
 from hwnn.hw.roofline import RooflineDevice
 from hwnn.hw.workload import Layer, Workload
@@ -53,17 +54,18 @@ SPEECH_SHAPE = (440, 2000, 2000, 2000, 2000, 8000)
 KERNEL_LAUNCH_S = 5e-6
 
 
-def speech_dnn(batch: int = 1) -> Workload:
-    """The deck's speech network at ``batch`` frames per call, fp32."""
+def speech_dnn(batch: int = 1, fmt: Format = FP32) -> Workload:
+    """The deck's speech network at ``batch`` frames per call, all operands in ``fmt``."""
     if batch < 1:
         raise ConfigError(f"batch must be at least 1, got {batch}")
     dims = SPEECH_SHAPE
     layers = tuple(
-        Layer(f"fc{i}", "gemm", m=batch, k=dims[i], n=dims[i + 1], weight_format=FP32,
-              act_format=FP32, out_format=FP32)
+        Layer(f"fc{i}", "gemm", m=batch, k=dims[i], n=dims[i + 1], weight_format=fmt,
+              act_format=fmt, out_format=fmt)
         for i in range(len(dims) - 1)
     )
-    return Workload(f"speech-dnn-b{batch}", layers)
+    suffix = "" if fmt == FP32 else f"-{fmt.name}"
+    return Workload(f"speech-dnn-b{batch}{suffix}", layers)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,22 @@ def k80() -> RooflineDevice:
         idle_power_w=25.0,
         layer_overhead_s=KERNEL_LAUNCH_S,
         source="Jouppi et al., ISCA 2017, Table 2 (per die)",
+    )
+
+
+def h200() -> RooflineDevice:
+    """The H100's die and clocks with HBM3e: only the memory differs (141 GB, 4.8 TB/s)."""
+    return RooflineDevice(
+        name="h200",
+        kind="gpu",
+        peak_ops_per_s={"fp32": 67e12, "fp16": 989e12, "int8": 1979e12},
+        dram_bandwidth_bytes_per_s=4.8e12,
+        onchip_bytes=50e6,
+        onchip_bank_bytes=256 * 1024,
+        clock_hz=1.98e9,
+        busy_power_w=700.0,
+        layer_overhead_s=KERNEL_LAUNCH_S,
+        source="NVIDIA H200 Tensor Core GPU datasheet, SXM, dense rates",
     )
 
 
