@@ -62,6 +62,7 @@ def test_bad_input_is_one_clear_message_not_a_traceback(tmp_path):
         (["train", "--data", "mnist", "--data-dir", str(tmp_path)], "missing t10k-images"),
         (["study", "--batches", "1,x", "--out", str(tmp_path)], "--batches must be"),
         (["train", "--epochs", "0"], "epochs must be positive"),
+        (["train", "--device", "gpu"], "device='gpu' is not known"),
     ]
     for args, message in cases:
         result = runner.invoke(app, args)

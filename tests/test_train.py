@@ -75,8 +75,46 @@ def test_checkpoint_refuses_arbitrary_pickles(tmp_path):
         ({"epochs": 0}, "epochs must be positive"),
         ({"lr": -1.0}, "lr must be positive"),
         ({"hidden": (0,)}, "hidden layer sizes must be positive"),
+        ({"device": "tpu"}, "device='tpu' is not known"),
     ],
 )
 def test_bad_training_config(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**kwargs)
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_auto_device_without_a_gpu_trains_on_the_cpu(digits, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    got = []
+    for device in ("cpu", "auto"):
+        model = models.build("mlp", digits.input_shape, 10, seed=2)
+        result = fit(model, digits, TrainConfig(epochs=1, seed=2, device=device))
+        assert result.device == "cpu"
+        got.append(_weights(model))
+    assert torch.equal(got[0], got[1])
+
+
+def test_cuda_without_a_gpu_is_a_clear_error_before_any_change(digits, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = models.build("mlp", digits.input_shape, 10, seed=2)
+    before = _weights(model)
+    with pytest.raises(ConfigError, match="--device cpu"):
+        fit(model, digits, TrainConfig(epochs=1, device="cuda"))
+    assert torch.equal(before, _weights(model))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
+@pytest.mark.parametrize("model_name, epochs, lr, floor", [("mlp", 30, 1e-3, 0.95),
+                                                           ("lenet5", 15, 3e-3, 0.90)])
+def test_training_on_the_gpu_learns_and_hands_back_a_cpu_model(digits, model_name, epochs, lr,
+                                                               floor):  # fmt: skip
+    model = models.build(model_name, digits.input_shape, 10, seed=0)
+    result = fit(model, digits, TrainConfig(model=model_name, epochs=epochs, lr=lr, seed=0,
+                                            device="cuda"))  # fmt: skip
+    assert result.device.startswith("cuda (") and result.accuracy >= floor
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    assert evaluate(model, digits.x_test, digits.y_test) == pytest.approx(result.accuracy)

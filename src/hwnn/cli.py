@@ -41,7 +41,13 @@ SeedOpt = typer.Option(0, "--seed", help="Fixes every split, initialisation and 
 JsonOpt = typer.Option(False, "--json", help="Print the machine-readable result only.")
 
 
-def _configs(data, data_dir, model, seed, epochs, hidden, optimizer="adam", lr=1e-3, batch_size=64):
+DeviceOpt = typer.Option(
+    "cpu", "--device", help="Train on cpu, cuda (a CUDA GPU) or auto (cuda when there is one)."
+)
+
+
+def _configs(data, data_dir, model, seed, epochs, hidden, optimizer="adam", lr=1e-3,
+             batch_size=64, device="cpu"):  # fmt: skip
     data_cfg = DataConfig(name=data, data_dir=data_dir, seed=seed)
     train_cfg = TrainConfig(
         model=model,
@@ -51,6 +57,7 @@ def _configs(data, data_dir, model, seed, epochs, hidden, optimizer="adam", lr=1
         batch_size=batch_size,
         hidden=parse_ints(hidden, "--hidden"),
         seed=seed,
+        device=device,
     )
     return data_cfg, train_cfg
 
@@ -66,6 +73,7 @@ def study(
     batches: str = typer.Option("1,256", help="Batch sizes for predictions per second."),
     skip: str = typer.Option("", help="Optional steps to leave out, comma-separated."),
     seed: int = SeedOpt,
+    device: str = DeviceOpt,
     out_dir: Path = typer.Option(
         Path("hwnn-report"), "--out", help="Where report.html and results.json go."
     ),
@@ -74,7 +82,7 @@ def study(
     """Train, measure and report: writes OUT/report.html and OUT/results.json."""
     from hwnn.study import run_study
 
-    data_cfg, train_cfg = _configs(data, data_dir, model, seed, epochs, hidden)
+    data_cfg, train_cfg = _configs(data, data_dir, model, seed, epochs, hidden, device=device)
     config = StudyConfig(
         data=data_cfg,
         train=train_cfg,
@@ -142,6 +150,7 @@ def train(
     lr: float = typer.Option(1e-3, help="Learning rate."),
     batch_size: int = typer.Option(64, help="Mini-batch size."),
     seed: int = SeedOpt,
+    device: str = DeviceOpt,
     save: Path = typer.Option(None, help="Save the trained model to this checkpoint file."),
     json: bool = JsonOpt,
 ) -> None:
@@ -151,7 +160,7 @@ def train(
     from hwnn.train import fit
 
     data_cfg, train_cfg = _configs(
-        data, data_dir, model, seed, epochs, hidden, optimizer, lr, batch_size
+        data, data_dir, model, seed, epochs, hidden, optimizer, lr, batch_size, device
     )
     ds = datasets.load(data_cfg)
     net = models.build(model, ds.input_shape, ds.classes, seed, train_cfg.hidden)
@@ -172,7 +181,7 @@ def train(
         return
     out.print(
         f"{model} on {data}: test accuracy {result.accuracy:.2%}, "
-        f"training time {result.train_time_s:.2f} s over {epochs} epochs"
+        f"training time {result.train_time_s:.2f} s over {epochs} epochs on {result.device}"
         + (f"; saved to {save}" if save else "")
     )
 

@@ -14,6 +14,7 @@ from hwnn.errors import ConfigError
 DATASETS = ("digits", "mnist", "synthetic")
 MODELS = ("mlp", "lenet5")
 OPTIMIZERS = ("adam", "sgd")
+DEVICES = ("cpu", "cuda", "auto")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -64,10 +65,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     hidden: tuple[int, ...] = (128,)
     seed: int = 0
+    device: str = "cpu"  # "cpu", "cuda" or "auto" (cuda when torch sees a GPU)
 
     def __post_init__(self) -> None:
         _check_choice("model", self.model, MODELS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("device", self.device, DEVICES)
         _check_positive("epochs", self.epochs)
         _check_positive("batch_size", self.batch_size)
         _check_positive("lr", self.lr)

@@ -45,6 +45,7 @@ class TrainResult:
     accuracy_per_epoch: list[float]
     optimizer: str
     seed: int
+    device: str = "cpu"  # where it trained: "cpu" or "cuda (GPU name)"
 
 
 @dataclass(frozen=True)
