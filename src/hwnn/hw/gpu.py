@@ -171,32 +171,26 @@ def k80() -> RooflineDevice:
     )
 
 
-def h200() -> RooflineDevice:
-    """The H100's die and clocks with HBM3e: only the memory differs (141 GB, 4.8 TB/s)."""
+def _hopper(name: str, dram_bytes_per_s: float, source: str) -> RooflineDevice:
+    """The GH100 die at its SXM clocks and dense rates; the H100 and H200 differ in memory."""
     return RooflineDevice(
-        name="h200",
+        name=name,
         kind="gpu",
         peak_ops_per_s={"fp32": 67e12, "fp16": 989e12, "int8": 1979e12},
-        dram_bandwidth_bytes_per_s=4.8e12,
-        onchip_bytes=50e6,
-        onchip_bank_bytes=256 * 1024,
-        clock_hz=1.98e9,
-        busy_power_w=700.0,
-        layer_overhead_s=KERNEL_LAUNCH_S,
-        source="NVIDIA H200 Tensor Core GPU datasheet, SXM, dense rates",
-    )
-
-
-def h100() -> RooflineDevice:
-    return RooflineDevice(
-        name="h100",
-        kind="gpu",
-        peak_ops_per_s={"fp32": 67e12, "fp16": 989e12, "int8": 1979e12},
-        dram_bandwidth_bytes_per_s=3.35e12,
+        dram_bandwidth_bytes_per_s=dram_bytes_per_s,
         onchip_bytes=50e6,
         onchip_bank_bytes=256 * 1024,  # Hopper SM's combined L1 / shared memory
         clock_hz=1.98e9,
         busy_power_w=700.0,
         layer_overhead_s=KERNEL_LAUNCH_S,
-        source="NVIDIA H100 Tensor Core GPU datasheet, SXM5, dense rates",
+        source=source,
     )
+
+
+def h100() -> RooflineDevice:
+    return _hopper("h100", 3.35e12, "NVIDIA H100 Tensor Core GPU datasheet, SXM5, dense rates")
+
+
+def h200() -> RooflineDevice:
+    """HBM3e: 141 GB at 4.8 TB/s."""
+    return _hopper("h200", 4.8e12, "NVIDIA H200 Tensor Core GPU datasheet, SXM, dense rates")
