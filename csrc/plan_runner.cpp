@@ -523,9 +523,62 @@ static void flatten_signs(const std::uint64_t *in, std::size_t n, std::size_t c,
 // it (c * 1 * scale + bias, in that order), optionally through a ReLU, and through a k x k
 // max pool when k > 1: one plane at a time into a small buffer that stays in L1, then
 // max_pool_nchw on it, so the full-size image is never written.
+// AVX-512 with a k x k pool: the accumulator's channels of one pixel are contiguous, so 16
+// of them go through the same operations in one vector; the window offsets are taken in
+// max_pool_nchw's order with its comparison, and each pooled pixel's channels are
+// scattered to their planes. LeNet-5's first layer (6 channels, 28 x 28): 10.7 -> 6.5 us.
+// 16 lanes of scale_bias's operations, in its order (GCC lambdas take no target attribute).
+__attribute__((target("avx512f"), always_inline)) static inline __m512 dequantized16(
+    const std::int32_t *src, __mmask16 m, __m512 s, const __m512 *b, bool relu) {
+  __m512 y = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, src));
+  y = _mm512_mul_ps(_mm512_mul_ps(y, _mm512_set1_ps(1.0f)), s);
+  if (b) y = _mm512_add_ps(y, *b);
+  if (relu) {  // np.maximum(y, 0): NaN stays, -0.0 and below give +0.0
+    const __m512 zero = _mm512_setzero_ps();
+    y = _mm512_maskz_mov_ps(
+        _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q), y);
+  }
+  return y;
+}
+
+__attribute__((target("avx512f"))) static void dequantize_images_avx512(
+    const std::int32_t *c, std::size_t rows, std::size_t h, std::size_t w, std::size_t o,
+    const float *scale, const float *bias, bool relu, std::size_t k, float *out) {
+  const std::size_t ho = h / k, wo = w / k, pooled = ho * wo;
+  const __m512i planes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                              11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(static_cast<int>(pooled)));
+  for (std::size_t j0 = 0; j0 < o; j0 += 16) {
+    const std::size_t nj = std::min<std::size_t>(16, o - j0);
+    const __mmask16 m = static_cast<__mmask16>((1u << nj) - 1);
+    const __m512 s = _mm512_maskz_loadu_ps(m, scale + j0);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + j0) : _mm512_setzero_ps();
+    const __m512 *bp = bias ? &b : nullptr;
+    for (std::size_t n = 0; n < rows; ++n)
+      for (std::size_t py = 0; py < ho; ++py)
+        for (std::size_t px = 0; px < wo; ++px) {
+          const std::int32_t *at = c + ((n * h + py * k) * w + px * k) * o + j0;
+          __m512 acc = dequantized16(at, m, s, bp, relu);
+          for (std::size_t i = 0; i < k; ++i)
+            for (std::size_t j = i == 0 ? 1 : 0; j < k; ++j) {
+              const __m512 y = dequantized16(at + (i * w + j) * o, m, s, bp, relu);
+              // np.maximum(acc, y): acc where acc > y or acc is NaN, else y
+              acc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(acc, y, _CMP_GT_OQ) |
+                                             _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q),
+                                         y, acc);
+            }
+          _mm512_mask_i32scatter_ps(out + (n * o + j0) * pooled + py * wo + px, m, planes, acc, 4);
+        }
+  }
+}
+
 static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size_t h,
                               std::size_t w, std::size_t o, const float *scale,
                               const float *bias, bool relu, std::size_t k, float *out) {
+  // Without a pool every value is scattered on its own, which measured slower than this
+  // loop's strided reads for 6 channels: the vector path only where it pools.
+  static const bool wide = cpu_features().avx512f;
+  if (wide && k > 1) return dequantize_images_avx512(c, rows, h, w, o, scale, bias, relu, k, out);
   const std::size_t plane = h * w, pooled = (h / k) * (w / k);
   thread_local std::vector<float> buffer;
   float *tmp = k > 1 ? room(buffer, plane) : nullptr;

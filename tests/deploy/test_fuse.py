@@ -257,6 +257,28 @@ def test_quantize_by_reciprocal_is_exact(scale, signed):
     np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
 
 
+@pytest.mark.parametrize("o", [1, 6, 16, 17, 40])
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("pool, hw", [(2, (8, 8)), (3, (7, 11)), (2, (5, 3))])
+def test_dequantize_relu_pool_of_images_is_bit_exact(o, relu, bias, pool, hw):
+    """The pooled dequantize (16 channels of a pixel per vector on AVX-512) against the NumPy
+    steps, bit for bit: any channel count, scales of both signs, floor-mode windows."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(o * 10 + pool)
+    w = rng.integers(-128, 128, size=(o, 3 * 3), dtype=np.int8)
+    scale = rng.uniform(-2, 2, o).astype(np.float32)
+    b = rng.normal(size=o).astype(np.float32) if bias else None
+    steps = [S.QuantizeInt8(np.float32(1 / 50), True), S.IntConv(w, 3, 3, 1, 1),
+             S.Dequantize(scale, b), *([S.ReLU()] if relu else []), S.MaxPool(pool)]  # fmt: skip
+    x = rng.normal(0, 3, size=(3, 1, *hw)).astype(np.float32)
+    x[0, 0, :2] = 0.0  # zero accumulators: -0.0 under a negative scale
+    got, want = NativeSegment(steps).run(x), _unfused(steps, x)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32))
+
+
 def test_signed_zeros_follow_numpy():
     """np.maximum gives +0.0 for ReLU(-0.0) and the second operand on a tie (+0.0 against
     -0.0): the native ReLU (alone or after a convolution's dequantize) and max pool too."""
