@@ -25,6 +25,7 @@ BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
 def _preset(name: str):
+    """The datasheet preset of this GPU; the H100's for any other (printed as such)."""
     return gpu.h200() if "H200" in name.upper() else gpu.h100()
 
 

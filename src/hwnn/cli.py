@@ -42,7 +42,10 @@ JsonOpt = typer.Option(False, "--json", help="Print the machine-readable result 
 
 
 DeviceOpt = typer.Option(
-    "cpu", "--device", help="Train on cpu, cuda (a CUDA GPU) or auto (cuda when there is one)."
+    "cpu",
+    "--device",
+    help="Train the fp32 model on cpu, cuda (a CUDA GPU) or auto (cuda when there is one); "
+    "quantization fine-tuning and every measurement stay on the CPU.",
 )
 
 
@@ -245,7 +248,12 @@ def _calibrate() -> dict:
     import torch
 
     if torch.cuda.is_available():
-        m = gpu_calibrate.measure("cuda")
+        try:
+            m = gpu_calibrate.measure("cuda")
+        except (RuntimeError, MemoryError) as e:  # out of GPU memory, a driver error
+            # the CPU's numbers are saved already; say why the GPU has none
+            result["gpu"] = {"error": f"{type(e).__name__}: {e}"}
+            return result
         result["gpu"] = {**asdict(m), "saved_to": str(gpu_calibrate.save(m))}
     return result
 

@@ -2,8 +2,9 @@
 
 Minimises cross-entropy with Adam (Kingma & Ba 2015) or SGD with momentum 0.9. The seed
 fixes initialisation (``models.build``) and the order of mini-batches (a private
-``torch.Generator``), so two runs with one seed give the same weights (on one device: a GPU
-sums in another order). Wall time of the training loop is the deck's "training time"
+``torch.Generator``), so two runs with one seed give the same weights on the CPU (a GPU's
+kernels may sum in another order from run to run). Wall time of the training loop is the
+deck's "training time"
 metric. ``TrainConfig.device`` trains on a CUDA GPU ("cuda", or "auto" when torch sees
 one); the model comes back to the CPU when training ends, where hwnn quantizes, deploys and
 measures it.
@@ -116,13 +117,13 @@ def fit(
     dev = resolve_device(config.device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    x, y = torch.from_numpy(data.x_train).to(dev), torch.from_numpy(data.y_train).to(dev)
-    model.to(dev)  # before the optimizer is made: it holds the parameters it steps
-    optimizer = make_optimizer(model, config)
-    loss_fn = nn.CrossEntropyLoss()
     losses, accuracies = [], []
     train_time = 0.0
     try:
+        x, y = torch.from_numpy(data.x_train).to(dev), torch.from_numpy(data.y_train).to(dev)
+        model.to(dev)  # before the optimizer is made: it holds the parameters it steps
+        optimizer = make_optimizer(model, config)
+        loss_fn = nn.CrossEntropyLoss()
         with torch_threads():
             for epoch in range(config.epochs):
                 start = time.perf_counter()

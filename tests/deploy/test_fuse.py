@@ -125,6 +125,8 @@ def test_any_float_array_runs_like_a_contiguous_float32_one():
         np.testing.assert_array_equal(plan.run(form), want)
         np.testing.assert_array_equal(plan.predict(form), want.argmax(1))
     np.testing.assert_array_equal(plan.run(x[:0]), want[:0])
+    for form in (x.tolist(), x.astype(">f4"), x.astype(">f8")):  # to the segment directly
+        np.testing.assert_array_equal(plan.steps[0].run(form), want)
     with pytest.raises(ValueError, match="rows"):
         plan.run(x[0])
 

@@ -1,6 +1,7 @@
 """Measuring a device's roofs and the speech batching table through torch (CPU here; the
 GPU tests run where a CUDA GPU is visible and skip elsewhere)."""
 
+import json
 import math
 
 import pytest
@@ -18,12 +19,27 @@ has_cuda = torch.cuda.is_available()
 
 def test_roofs_measured_on_cpu_make_a_model_device():
     m = gc.measure("cpu", gemm_n=64, copy_bytes=1 << 20, repeats=2)
-    for v in (m.peak_fp32_flops, m.peak_bf16_flops, m.bandwidth_bytes_per_s, m.layer_overhead_s):
+    for v in (m.peak_fp32_flops, m.peak_bf16_flops, m.bandwidth_bytes_per_s, m.sync_s):
         assert math.isfinite(v) and v > 0
+    assert 0 <= m.layer_overhead_s < m.sync_s * 10  # a slope of timings: noise can make it 0
     dev = m.roofline()
     assert isinstance(dev, RooflineDevice) and dev.kind == "cpu"
-    est = dev.estimate(gpu.speech_dnn(4), 4)
-    assert est.latency_s >= 5 * m.layer_overhead_s  # five layers, each paying the overhead
+    assert dev.peak_ops_per_s == {"fp32": m.peak_fp32_flops, "fp16": m.peak_bf16_flops}
+    assert dev.dram_bandwidth_bytes_per_s == m.bandwidth_bytes_per_s
+
+
+def test_timing_leaves_the_callers_precision_and_random_state():
+    torch.set_float32_matmul_precision("medium")
+    try:
+        state = torch.random.get_rng_state()
+        gc.peak_flops("cpu", "fp32", 32, 1)
+        gc.speech_net("cpu", "fp32", SMALL)
+        assert torch.get_float32_matmul_precision() == "medium"
+        assert torch.equal(state, torch.random.get_rng_state())
+    finally:
+        torch.set_float32_matmul_precision("highest")
+    a, b = gc.speech_net("cpu", "fp32", SMALL), gc.speech_net("cpu", "fp32", SMALL)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 def test_speech_batching_counts_ceil_n_over_b_calls():
@@ -70,6 +86,23 @@ def test_bad_arguments_are_clear_errors(monkeypatch):
         gc.speech_batching("cpu", (0, 4), shape=SMALL)
     with pytest.raises(ConfigError, match="batch sizes"):
         gc.speech_batching("cpu", (), shape=SMALL)
+    with pytest.raises(ConfigError, match="'gpu' is not known"):
+        gc.measure("gpu")
+    with pytest.raises(ConfigError, match="'gpu' is not known"):
+        gc.speech_batching("gpu", (1,), shape=SMALL)
+    with pytest.raises(ConfigError, match="fp16.*fp32, bf16"):
+        gc.speech_batching("cpu", (1,), dtype="fp16", shape=SMALL)
+    with pytest.raises(ConfigError, match="int8"):
+        gc.peak_flops("cpu", "int8", 32, 1)
+    with pytest.raises(ConfigError, match="repeats"):
+        gc.speech_batching("cpu", (1,), repeats=0, shape=SMALL)
+    with pytest.raises(ConfigError, match="repeats"):
+        gc.time_s(lambda: None, "cpu", 0)
+    with pytest.raises(ConfigError, match="2 or more"):
+        gc.speech_batching("cpu", (1,), shape=(8,))
+    if torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="numbered from 0"):
+            gc.measure(f"cuda:{torch.cuda.device_count()}")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         gc.measure("cuda")
@@ -90,7 +123,16 @@ def test_saved_measurement_is_the_local_gpu_preset(tmp_path, monkeypatch):
     assert dev.name == "local-gpu" and dev.peak_ops_per_s["fp32"] == m.peak_fp32_flops
     assert dev.layer_overhead_s == m.layer_overhead_s
     assert "local-gpu" in devices.presets()
-    (tmp_path / "gpu.json").write_text('{"name": "x"}')
+    good = json.loads((tmp_path / "gpu.json").read_text())
+    for bad in ('{"name": "x"}', json.dumps({**good, "peak_fp32_flops": "a"}),
+                json.dumps({**good, "bandwidth_bytes_per_s": -1.0}),
+                json.dumps({**good, "name": 3}), json.dumps({**good, "l2_bytes": True})):
+        (tmp_path / "gpu.json").write_text(bad)
+        with pytest.raises(ConfigError, match="unreadable"):
+            gc.load()
+        with pytest.raises(ConfigError, match="unreadable"):
+            devices.presets()  # a bad file is an error that names it, not a TypeError
+    (tmp_path / "gpu.json").write_bytes(b"\xff\xfe")
     with pytest.raises(ConfigError, match="unreadable"):
         gc.load()
     (tmp_path / "gpu.json").write_text("{broken")

@@ -40,7 +40,10 @@ class NativeSegment:
         self._images = any(isinstance(s, (S.IntConv, S.SignConv, S.MaxPool)) for s in steps)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        # the runner flattens rows itself and takes any float array (nanobind converts it)
+        # The runner flattens rows itself; nanobind converts an array of another float dtype
+        # or order, not a list or a byte-swapped array.
+        if type(x) is not np.ndarray or not x.dtype.isnative:
+            x = np.asarray(x, dtype=np.float32)
         return self.runner.run(x, self._images)
 
     def __getstate__(self) -> dict:

@@ -11,8 +11,9 @@ against a measurement rather than against the numbers it was fitted to.
   than the L2 cache.
 - Layer overhead: what one more layer that does almost no work adds to a network (a
   64-wide Linear + sigmoid: its launches, run by PyTorch in eager mode), the slope between
-  chains of 1 and 9 such layers, each chain timed with one synchronisation. The cost of
-  that synchronisation (``sync_s``) is reported, not modelled: it is paid once per call.
+  chains of 1 and 9 such layers, each chain timed with one synchronisation. The whole
+  1-layer call, launch and synchronisation (``sync_s``), is reported, not modelled: the
+  synchronisation is paid once per call.
 - Batching: ``T(B) = ceil(n / B) x t(B)`` to process ``n`` frames (100 = 1 s of speech),
   ``t(B)`` the median time of one forward pass of ``B`` frames through the speech network
   (fully connected layers with sigmoids, as Vanhoucke et al.), synchronised after each
@@ -31,7 +32,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from hwnn.errors import ConfigError
@@ -39,6 +40,9 @@ from hwnn.hw import gpu
 from hwnn.hw.roofline import RooflineDevice
 
 BANK_BYTES = 256 * 1024  # a Hopper SM's combined L1 / shared memory, as the h100 preset
+
+
+DTYPES = ("fp32", "bf16")
 
 
 def cuda_device() -> str:
@@ -53,6 +57,30 @@ def cuda_device() -> str:
     return "cuda"
 
 
+def check_device(device: str) -> str:
+    """``device`` when torch can use it here ("cpu", "cuda" or "cuda:N"), else a ConfigError."""
+    import torch
+
+    kind, _, index = device.partition(":")
+    if device == "cpu":
+        return device
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise ConfigError(f"device {device!r} is not known: use cpu, cuda or cuda:N")
+    cuda_device()
+    if index and int(index) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"device {device!r}: torch sees {torch.cuda.device_count()} GPU(s), numbered from 0"
+        )
+    return device
+
+
+def _check(repeats: int, dtype: str = "fp32") -> None:
+    if repeats < 1:
+        raise ConfigError(f"repeats must be at least 1, got {repeats}")
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype {dtype!r} is not measured: choose one of {', '.join(DTYPES)}")
+
+
 def _syncing(device: str) -> Callable[[], None]:
     import torch
 
@@ -62,6 +90,7 @@ def _syncing(device: str) -> Callable[[], None]:
 def time_s(fn: Callable[[], object], device: str, repeats: int) -> float:
     """Median seconds of ``fn()`` followed by a device synchronisation, after one warm-up
     (cuBLAS chooses its kernels and the caching allocator fills on the first call)."""
+    _check(repeats)
     sync = _syncing(device)
     fn()
     sync()
@@ -76,21 +105,23 @@ def time_s(fn: Callable[[], object], device: str, repeats: int) -> float:
 
 @contextmanager
 def _no_tf32():
-    """fp32 products on the CUDA cores: TF32 would run them on the tensor cores."""
+    """fp32 products on the CUDA cores ("highest" precision: TF32 would run them on the
+    tensor cores); the caller's precision setting comes back afterwards."""
     import torch
 
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
+        torch.set_float32_matmul_precision(before)
 
 
 def peak_flops(device: str, dtype: str, n: int, repeats: int) -> float:
     """Median ``2 n^3 / t`` of an ``n x n`` product in ``dtype`` ("fp32" or "bf16")."""
     import torch
 
+    _check(repeats, dtype)
     dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
     g = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(n, n, device=device, dtype=dt, generator=g)
@@ -109,7 +140,8 @@ def copy_bandwidth(device: str, nbytes: int, repeats: int) -> float:
 
 
 def layer_overhead_s(device: str, repeats: int) -> tuple[float, float]:
-    """(seconds one more tiny layer adds, seconds of a 1-layer call with its sync)."""
+    """(seconds one more tiny layer adds, seconds of a whole 1-layer call: its launch and
+    the synchronisation after it). Timing noise can make the slope 0, never negative."""
     import torch
 
     x = torch.ones(1, 64, device=device)
@@ -155,8 +187,7 @@ def measure(
     40x its L2)."""
     if gemm_n < 16 or copy_bytes < 1 << 16 or repeats < 1:
         raise ConfigError("measure needs gemm_n >= 16, copy_bytes >= 64 KiB and repeats >= 1")
-    if device.startswith("cuda"):
-        cuda_device()
+    check_device(device)
     name, l2, clock = _identity(device)
     per_layer, sync = layer_overhead_s(device, max(repeats, 50))
     return MeasuredGPU(
@@ -183,12 +214,15 @@ def _identity(device: str) -> tuple[str, int, float]:
         return cpu_model(), 1 << 20, 2.5e9
     props = torch.cuda.get_device_properties(device)
     clock = 1.98e9
-    try:
+    try:  # NVML may number GPUs otherwise than CUDA; the clock only labels cycles
         import pynvml
 
         pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(torch.device(device).index or 0)
-        clock = pynvml.nvmlDeviceGetMaxClockInfo(handle, pynvml.NVML_CLOCK_SM) * 1e6
+        try:
+            handle = pynvml.nvmlDeviceGetHandleByIndex(torch.device(device).index or 0)
+            clock = pynvml.nvmlDeviceGetMaxClockInfo(handle, pynvml.NVML_CLOCK_SM) * 1e6
+        finally:
+            pynvml.nvmlShutdown()
     except Exception:  # noqa: BLE001 - NVML missing or refused: keep the datasheet clock
         pass
     return props.name, int(getattr(props, "L2_cache_size", 50 << 20)), clock
@@ -213,12 +247,26 @@ def load(path: str | Path | None = None) -> MeasuredGPU | None:
     if not p.is_file():
         return None
     try:
-        return MeasuredGPU(**json.loads(p.read_text()))
-    except (json.JSONDecodeError, TypeError) as e:
+        m = MeasuredGPU(**json.loads(p.read_text()))
+        _check_fields(m)
+        return m
+    except (ValueError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError too
         raise ConfigError(
             f"GPU calibration file {str(p)!r} is unreadable ({e}); delete it and run "
             "`hwnn info --calibrate` on the machine with the GPU again"
         ) from None
+
+
+def _check_fields(m: MeasuredGPU) -> None:
+    for f in fields(m):
+        v = getattr(m, f.name)
+        if f.type == "str" and not isinstance(v, str):
+            raise TypeError(f"{f.name} must be text, got {v!r}")
+        if f.type in ("float", "int"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise TypeError(f"{f.name} must be a number, got {v!r}")
+            if v < 0 or (v == 0 and f.name.startswith(("peak", "bandwidth", "clock"))):
+                raise ValueError(f"{f.name} must be positive, got {v!r}")
 
 
 def speech_net(device: str, dtype: str = "fp32", shape: Sequence[int] = gpu.SPEECH_SHAPE):
@@ -226,13 +274,17 @@ def speech_net(device: str, dtype: str = "fp32", shape: Sequence[int] = gpu.SPEE
     import torch
     from torch import nn
 
-    layers: list[nn.Module] = []
-    for i in range(len(shape) - 1):
-        layers.append(nn.Linear(shape[i], shape[i + 1]))
-        if i < len(shape) - 2:
-            layers.append(nn.Sigmoid())
+    if len(shape) < 2 or min(shape) < 1:
+        raise ConfigError(f"a network shape needs 2 or more positive widths, got {tuple(shape)}")
+    _check(1, dtype)
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's stream untouched
+        torch.manual_seed(0)
+        layers: list[nn.Module] = []
+        for i in range(len(shape) - 1):
+            layers.append(nn.Linear(shape[i], shape[i + 1]))
+            if i < len(shape) - 2:
+                layers.append(nn.Sigmoid())
     dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    torch.manual_seed(0)
     return nn.Sequential(*layers).to(device=device, dtype=dt).eval()
 
 
@@ -249,8 +301,8 @@ def speech_batching(
 
     if not batches or min(batches) < 1 or frames < 1:
         raise ConfigError("speech_batching needs batch sizes >= 1 and frames >= 1")
-    if device.startswith("cuda"):
-        cuda_device()
+    _check(repeats, dtype)
+    check_device(device)
     net = speech_net(device, dtype, shape)
     out = {}
     with torch.inference_mode(), _no_tf32():
