@@ -26,6 +26,8 @@ CASES = [  # n, c, h, w, o, k, stride, padding: channel counts around word bound
     (2, 65, 4, 4, 7, 2, 1, 0),
     (1, 130, 5, 5, 9, 5, 1, 2),
     (1, 6, 9, 9, 16, 5, 1, 0),
+    (1, 4, 2, 2, 3, 3, 1, 1),  # the kernel wider than the image: every pixel has padding
+    (2, 8, 9, 11, 5, 4, 2, 0),  # 4 x 8 = 32-bit runs of kernel rows, stride 2
 ]
 
 
