@@ -166,6 +166,13 @@ static void test_output_transform() {
   }
 }
 
+// The runner's result lies in its thread's scratch until the next run: copied out here.
+static std::vector<float> run(const PlanRunner &r, const float *x, std::size_t rows,
+                              PlanRunner::Shape in, PlanRunner::Shape *out) {
+  const float *y = r.run(x, rows, in, out);
+  return std::vector<float>(y, y + rows * out->cols);
+}
+
 // The fused runner: quantize, int8 layer (batch 1 takes the VNNI GEMV on prepacked panels),
 // threshold, binary layer, dequantize; against the same arithmetic written out directly.
 static void test_plan_runner() {
@@ -184,7 +191,7 @@ static void test_plan_runner() {
         r.int_linear(w.data(), out, in);
         r.dequantize(scale.data(), nullptr, out);
         PlanRunner::Shape shape;
-        const std::vector<float> got = r.run(x.data(), rows, PlanRunner::Shape{in}, &shape);
+        const std::vector<float> got = run(r, x.data(), rows, PlanRunner::Shape{in}, &shape);
         const std::size_t cols = shape.cols;
         std::vector<float> want(rows * out);
         for (std::size_t i = 0; i < rows; ++i)
@@ -246,7 +253,7 @@ static void test_plan_runner_conv() {
   r.int_conv(wt.data(), o, c, k, k, stride, pad);
   r.dequantize(ones.data(), nullptr, o);
   PlanRunner::Shape shape;
-  const std::vector<float> got = r.run(x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+  const std::vector<float> got = run(r, x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
   std::vector<float> want(n * o * ho * wo);
   auto code = [&](std::size_t b, std::size_t ch, long y, long xx) {
     if (y < 0 || xx < 0 || y >= long(h) || xx >= long(w)) return 0;
@@ -273,15 +280,16 @@ static void test_plan_runner_conv() {
 // convolution with padding over two channel words, flatten of signs, binary FC layer) run
 // here under the sanitizers; their values are checked against the NumPy steps in
 // tests/deploy/test_fuse.py. Here: the output shape, and the same logits twice.
-static void test_plan_runner_binary_conv() {
+static void test_plan_runner_binary_conv(std::size_t c1) {  // c1 < 64: narrow rows, dense taps
   std::uniform_int_distribution<int> wdist(-127, 127);
   std::normal_distribution<float> gauss(0.0f, 3.0f);
-  const std::size_t n = 2, c = 2, h = 9, w = 8, c1 = 70, o = 5;
+  const std::size_t n = 2, c = 2, h = 9, w = 8, o = 5, cw = words_for(c1);
   std::vector<std::int8_t> w0(c1 * c * 9);
   for (auto &v : w0) v = static_cast<std::int8_t>(wdist(rng));
-  std::vector<std::uint64_t> wc(o * 9 * 2);
+  std::vector<std::uint64_t> wc(o * 9 * cw);
   for (auto &v : wc) v = rng();
-  for (std::size_t i = 1; i < wc.size(); i += 2) wc[i] &= (std::uint64_t{1} << (c1 - 64)) - 1;
+  for (std::size_t i = cw - 1; i < wc.size(); i += cw)
+    if (c1 % 64) wc[i] &= (std::uint64_t{1} << (c1 % 64)) - 1;
   std::vector<std::int32_t> t1(c1, 3), t2(o, -2);
   std::vector<std::uint8_t> f1(c1, 0), f2(o, 1);
   const std::size_t h2 = h / 2, w2 = w / 2, k = o * h2 * w2;  // 3x3, pad 1: same size
@@ -303,11 +311,41 @@ static void test_plan_runner_binary_conv() {
   std::vector<float> x(n * c * h * w);
   for (auto &v : x) v = gauss(rng);
   PlanRunner::Shape shape;
-  const auto a = r.run(x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
-  const auto b = r.run(x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+  const auto a = run(r, x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+  const auto b = run(r, x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
   if (shape.cols != 3 || shape.h != 0 || a.size() != n * 3 || a != b) {
     ++failures;
-    std::fprintf(stderr, "FAIL plan_runner binary conv chain\n");
+    std::fprintf(stderr, "FAIL plan_runner binary conv chain (%zu channels)\n", c1);
+  }
+}
+
+// An int8 convolution dequantized through a ReLU and a 3 x 3 max pool in one pass (on
+// AVX-512 16 channels per vector, scattered to their planes), over 1 and 2 channel blocks
+// and a floor-mode remainder; values are checked in tests/deploy/test_fuse.py.
+static void test_plan_runner_pooled_dequantize() {
+  std::uniform_int_distribution<int> wdist(-127, 127);
+  std::normal_distribution<float> gauss(0.0f, 30.0f);
+  for (std::size_t o : {6, 16, 21}) {
+    const std::size_t n = 2, c = 3, h = 11, w = 8, k = 3;
+    std::vector<std::int8_t> wt(o * c * 9);
+    for (auto &v : wt) v = static_cast<std::int8_t>(wdist(rng));
+    std::vector<float> scale(o), bias(o);
+    for (std::size_t j = 0; j < o; ++j) scale[j] = j % 2 ? 0.5f : -0.25f, bias[j] = float(j);
+    PlanRunner r;
+    r.quantize_fixed(8, 0);
+    r.int_conv(wt.data(), o, c, 3, 3, 1, 1);
+    r.dequantize(scale.data(), bias.data(), o);
+    r.relu();
+    r.max_pool(k);
+    std::vector<float> x(n * c * h * w);
+    for (auto &v : x) v = gauss(rng);
+    PlanRunner::Shape shape;
+    const auto a = run(r, x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+    const auto b = run(r, x.data(), n, PlanRunner::Shape{c * h * w, c, h, w}, &shape);
+    if (shape.c != o || shape.h != h / k || shape.w != w / k || a != b) {
+      ++failures;
+      std::fprintf(stderr, "FAIL plan_runner pooled dequantize (%zu channels)\n", o);
+    }
   }
 }
 
@@ -324,7 +362,9 @@ int main() {
   test_plan_runner();
   test_im2col();
   test_plan_runner_conv();
-  test_plan_runner_binary_conv();
+  test_plan_runner_binary_conv(70);
+  test_plan_runner_binary_conv(6);
+  test_plan_runner_pooled_dequantize();
   if (failures) {
     std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
     return 1;
