@@ -328,46 +328,85 @@ inline float round_even(float v) {
   return t - magic;
 }
 
-// quantize() 16 lanes at a time, the tail under a mask. Past the clamps every value is a
-// whole number in [lo, hi], so the saturating narrows (signed or unsigned) are exact.
-__attribute__((target("avx512f"))) void quantize_avx512(const float *x, std::int8_t *q,
-                                                         std::size_t n, float divisor, float lo,
-                                                         float hi, bool multiply) {
-  const float factor = multiply ? 1.0f / divisor : divisor;
-  const __m512 d = _mm512_set1_ps(factor), magic = _mm512_set1_ps(12582912.0f);
-  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-  const __m512 big = _mm512_set1_ps(4194304.0f), neg_big = _mm512_set1_ps(-4194304.0f);
-  const bool is_unsigned = lo >= 0.0f;
+// The constants of quantize() on 16 lanes.
+struct Quant16 {
+  __m512 d, r, lo, hi;
+  bool multiply, reciprocal, is_unsigned;
+};
+
+__attribute__((target("avx512f"))) Quant16 quant16(float divisor, float lo, float hi,
+                                                   bool multiply) {
   // Dividing is most of the cost. y = x * (1 / divisor) lies within 2^-22 |y| of the
   // correctly rounded x / divisor, so both round to the same integer unless y is that
   // close to a half-integer: such vectors (and only they) are divided exactly.
   const float inverse = 1.0f / divisor;
-  const bool reciprocal = !multiply && std::isnormal(divisor) && std::isnormal(inverse);
-  const __m512 r = _mm512_set1_ps(inverse), half = _mm512_set1_ps(0.5f);
-  const __m512 tol = _mm512_set1_ps(0x1p-20f), one = _mm512_set1_ps(1.0f);
+  return {_mm512_set1_ps(multiply ? inverse : divisor), _mm512_set1_ps(inverse),
+          _mm512_set1_ps(lo), _mm512_set1_ps(hi), multiply,
+          !multiply && std::isnormal(divisor) && std::isnormal(inverse), lo >= 0.0f};
+}
+
+// Codes of 16 values (lanes outside m are don't-care): past the clamps every value is a
+// whole number in [lo, hi], so the caller's saturating narrow is exact.
+__attribute__((target("avx512f"), always_inline)) inline __m512i quantize16(
+    __m512 xv, __mmask16 m, const Quant16 &k) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  const __m512 big = _mm512_set1_ps(4194304.0f), neg_big = _mm512_set1_ps(-4194304.0f);
+  __m512 v;
+  if (k.multiply) {
+    v = _mm512_mul_ps(xv, k.d);
+  } else if (k.reciprocal) {
+    v = _mm512_mul_ps(xv, k.r);
+    const __m512 vc = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
+    const __m512 nearest = _mm512_sub_ps(_mm512_add_ps(vc, magic), magic);
+    const __m512 off = _mm512_abs_ps(_mm512_sub_ps(vc, nearest));  // to the nearest integer
+    const __m512 slack = _mm512_mul_ps(_mm512_add_ps(_mm512_abs_ps(vc), _mm512_set1_ps(1.0f)),
+                                       _mm512_set1_ps(0x1p-20f));
+    if (_mm512_mask_cmp_ps_mask(m, _mm512_sub_ps(_mm512_set1_ps(0.5f), off), slack, _CMP_LE_OQ))
+      v = _mm512_div_ps(xv, k.d);
+  } else {
+    v = _mm512_div_ps(xv, k.d);
+  }
+  v = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
+  v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+  return _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(v, k.lo), k.hi));
+}
+
+__attribute__((target("avx512f"), always_inline)) inline void store_codes16(
+    std::int8_t *q, __mmask16 m, __m512i w, bool is_unsigned) {
+  if (is_unsigned) _mm512_mask_cvtusepi32_storeu_epi8(q, m, w);
+  else _mm512_mask_cvtsepi32_storeu_epi8(q, m, w);
+}
+
+// quantize() 16 lanes at a time, the tail under a mask.
+__attribute__((target("avx512f"))) void quantize_avx512(const float *x, std::int8_t *q,
+                                                         std::size_t n, float divisor, float lo,
+                                                         float hi, bool multiply) {
+  const Quant16 k = quant16(divisor, lo, hi, multiply);
   for (std::size_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
-    __m512 v;
-    if (multiply) {
-      v = _mm512_mul_ps(xv, d);
-    } else if (reciprocal) {
-      v = _mm512_mul_ps(xv, r);
-      const __m512 vc = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
-      const __m512 nearest = _mm512_sub_ps(_mm512_add_ps(vc, magic), magic);
-      const __m512 off = _mm512_abs_ps(_mm512_sub_ps(vc, nearest));  // to the nearest integer
-      const __m512 slack = _mm512_mul_ps(_mm512_add_ps(_mm512_abs_ps(vc), one), tol);
-      if (_mm512_mask_cmp_ps_mask(m, _mm512_sub_ps(half, off), slack, _CMP_LE_OQ))
-        v = _mm512_div_ps(xv, d);
-    } else {
-      v = _mm512_div_ps(xv, d);
-    }
-    v = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
-    v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
-    const __m512i w = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(v, vlo), vhi));
-    if (is_unsigned) _mm512_mask_cvtusepi32_storeu_epi8(q + i, m, w);
-    else _mm512_mask_cvtsepi32_storeu_epi8(q + i, m, w);
+    store_codes16(q + i, m, quantize16(_mm512_maskz_loadu_ps(m, x + i), m, k), k.is_unsigned);
   }
+}
+
+// A hidden layer's dequantize, optional ReLU and the next layer's quantize_int8 in one pass
+// over [rows, n] accumulators: the floats between them are never stored (three passes over
+// them were a third of an int8 MLP's time at batch 64). Each step's arithmetic as alone.
+__attribute__((target("avx512f"))) void requantize_avx512(
+    const std::int32_t *c, std::size_t rows, std::size_t n, const float *scale,
+    const float *bias, bool relu, float divisor, float lo, float hi, std::int8_t *q) {
+  const Quant16 k = quant16(divisor, lo, hi, false);
+  const __m512 zero = _mm512_setzero_ps();
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < n; j += 16) {
+      const __mmask16 m = n - j >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - j)) - 1);
+      __m512 y = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, c + r * n + j));
+      y = _mm512_mul_ps(_mm512_mul_ps(y, _mm512_set1_ps(1.0f)), _mm512_maskz_loadu_ps(m, scale + j));
+      if (bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, bias + j));
+      if (relu)  // np.maximum(y, 0): NaN stays, -0.0 and below give +0.0
+        y = _mm512_maskz_mov_ps(
+            _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q), y);
+      store_codes16(q + r * n + j, m, quantize16(y, m, k), k.is_unsigned);
+    }
 }
 
 // q = clamp(round(x / divisor), lo, hi) in int8 (lo = -128) or uint8 (lo = 0) codes. SSE2
@@ -684,6 +723,7 @@ const float *PlanRunner::run(const float *x, std::size_t rows, Shape in, Shape *
   // One scratch set per thread, reused: at batch 1 the arithmetic takes a few microseconds,
   // and allocating and freeing six buffers per call cost about a tenth of that.
   thread_local Value v;
+  static const bool wide = cpu_features().avx512f;
   v.tag = Tag::Float;
   v.cols = in.cols;
   v.ch = in.c;
@@ -800,14 +840,25 @@ const float *PlanRunner::run(const float *x, std::size_t rows, Shape in, Shape *
       }
       case Kind::Dequantize: {
         expect(v.tag == Tag::Acc && v.cols == op.out, "dequantize needs an int32 accumulator");
+        const bool relu = i + 1 < ops_.size() && ops_[i + 1].kind == Kind::Relu;
+        const std::size_t at = i + 1 + relu;
+        if (v.hh == 0 && wide && at < ops_.size() && ops_[at].kind == Kind::QuantInt8) {
+          const Op &next = ops_[at];  // straight to the next layer's codes
+          room(v.q, rows * op.out);
+          requantize_avx512(v.c.data(), rows, op.out, op.a.data(),
+                            op.has_bias ? op.b.data() : nullptr, relu, next.scale,
+                            next.is_signed ? -128.0f : 0.0f, next.is_signed ? 127.0f : 255.0f,
+                            v.q.data());
+          v.tag = next.is_signed ? Tag::Codes8 : Tag::CodesU8;
+          i = at;
+          break;
+        }
         if (v.hh == 0) {
           room(v.f, rows * op.out);
           scale_bias(v.c.data(), rows, op.out, nullptr, op.a.data(),
                      op.has_bias ? op.b.data() : nullptr, v.f.data());
         } else {
           // A ReLU and a max pool right after run in the same pass, plane by plane.
-          const bool relu = i + 1 < ops_.size() && ops_[i + 1].kind == Kind::Relu;
-          const std::size_t at = i + 1 + relu;
           const bool pool = at < ops_.size() && ops_[at].kind == Kind::MaxPool &&
                             v.hh >= ops_[at].k && v.ww >= ops_[at].k;
           const std::size_t k = pool ? ops_[at].k : 1;

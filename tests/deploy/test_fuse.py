@@ -281,6 +281,29 @@ def test_dequantize_relu_pool_of_images_is_bit_exact(o, relu, bias, pool, hw):
     np.testing.assert_array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32))
 
 
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+def test_hidden_layer_requantize_is_bit_exact(relu, signed, bias):
+    """Dequantize, ReLU and the next quantize in one native pass (no floats stored between):
+    the same codes as the NumPy steps, ties at half-integers included (scale 0.5 against a
+    quantizer step of 1: every odd accumulator is a tie, rounded to even)."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    rng = np.random.default_rng(int(relu) * 4 + int(signed) * 2 + int(bias))
+    k, o, o2 = 29, 37, 5  # 37 outputs: two full 16-lane blocks and a masked tail
+    w = rng.integers(-127, 128, size=(o, k), dtype=np.int8)
+    w2 = rng.integers(-127, 128, size=(o2, o), dtype=np.int8)
+    b = rng.integers(-20, 20, size=o).astype(np.float32) + 0.5 if bias else None
+    for step in (np.float32(1.0), np.float32(0.7), np.float32(3e-3)):
+        steps = [S.QuantizeInt8(np.float32(0.25), True), S.IntLinear(w),
+                 S.Dequantize(np.full(o, 0.5, np.float32), b), *([S.ReLU()] if relu else []),
+                 S.QuantizeInt8(step, signed), S.IntLinear(w2),
+                 S.Dequantize(np.ones(o2, np.float32), None)]  # fmt: skip
+        x = rng.normal(0, 4, size=(6, k)).astype(np.float32)
+        np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
+
+
 def test_signed_zeros_follow_numpy():
     """np.maximum gives +0.0 for ReLU(-0.0) and the second operand on a tie (+0.0 against
     -0.0): the native ReLU (alone or after a convolution's dequantize) and max pool too."""
