@@ -345,29 +345,30 @@ __attribute__((target("avx512f"))) Quant16 quant16(float divisor, float lo, floa
           !multiply && std::isnormal(divisor) && std::isnormal(inverse), lo >= 0.0f};
 }
 
+// round_even's operations on 16 lanes (GCC lambdas take no target attribute).
+__attribute__((target("avx512f"), always_inline)) inline __m512 clamp_round16(__m512 v) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f), big = _mm512_set1_ps(4194304.0f);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-4194304.0f)), big);
+  return _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+}
+
 // Codes of 16 values (lanes outside m are don't-care): past the clamps every value is a
 // whole number in [lo, hi], so the caller's saturating narrow is exact.
 __attribute__((target("avx512f"), always_inline)) inline __m512i quantize16(
     __m512 xv, __mmask16 m, const Quant16 &k) {
-  const __m512 magic = _mm512_set1_ps(12582912.0f);
   const __m512 big = _mm512_set1_ps(4194304.0f), neg_big = _mm512_set1_ps(-4194304.0f);
   __m512 v;
-  if (k.multiply) {
-    v = _mm512_mul_ps(xv, k.d);
-  } else if (k.reciprocal) {
-    v = _mm512_mul_ps(xv, k.r);
-    const __m512 vc = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
-    const __m512 nearest = _mm512_sub_ps(_mm512_add_ps(vc, magic), magic);
-    const __m512 off = _mm512_abs_ps(_mm512_sub_ps(vc, nearest));  // to the nearest integer
+  if (k.reciprocal) {
+    v = clamp_round16(_mm512_mul_ps(xv, k.r));  // kept when no lane is near a tie
+    const __m512 vc = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(xv, k.r), neg_big), big);
+    const __m512 off = _mm512_abs_ps(_mm512_sub_ps(vc, v));  // to the nearest integer
     const __m512 slack = _mm512_mul_ps(_mm512_add_ps(_mm512_abs_ps(vc), _mm512_set1_ps(1.0f)),
                                        _mm512_set1_ps(0x1p-20f));
     if (_mm512_mask_cmp_ps_mask(m, _mm512_sub_ps(_mm512_set1_ps(0.5f), off), slack, _CMP_LE_OQ))
-      v = _mm512_div_ps(xv, k.d);
+      v = clamp_round16(_mm512_div_ps(xv, k.d));
   } else {
-    v = _mm512_div_ps(xv, k.d);
+    v = clamp_round16(k.multiply ? _mm512_mul_ps(xv, k.d) : _mm512_div_ps(xv, k.d));
   }
-  v = _mm512_min_ps(_mm512_max_ps(v, neg_big), big);
-  v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
   return _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(v, k.lo), k.hi));
 }
 
