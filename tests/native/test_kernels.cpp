@@ -349,6 +349,37 @@ static void test_plan_runner_pooled_dequantize() {
   }
 }
 
+// A hidden int8 layer whose dequantize, ReLU and the next quantize run as one pass (AVX-512),
+// over a masked tail of outputs; values are checked in tests/deploy/test_fuse.py.
+static void test_plan_runner_requantize() {
+  std::uniform_int_distribution<int> wdist(-127, 127);
+  std::normal_distribution<float> gauss(0.0f, 20.0f);
+  for (std::size_t rows : {1, 5}) {
+    const std::size_t in = 29, mid = 37, out = 5;
+    std::vector<std::int8_t> w1(mid * in), w2(out * mid);
+    for (auto &v : w1) v = static_cast<std::int8_t>(wdist(rng));
+    for (auto &v : w2) v = static_cast<std::int8_t>(wdist(rng));
+    std::vector<float> s1(mid, 0.5f), b1(mid, 0.25f), s2(out, 1.0f);
+    PlanRunner r;
+    r.quantize_int8(0.25f, true);
+    r.int_linear(w1.data(), mid, in);
+    r.dequantize(s1.data(), b1.data(), mid);
+    r.relu();
+    r.quantize_int8(0.7f, false);
+    r.int_linear(w2.data(), out, mid);
+    r.dequantize(s2.data(), nullptr, out);
+    std::vector<float> x(rows * in);
+    for (auto &v : x) v = gauss(rng);
+    PlanRunner::Shape shape;
+    const auto a = run(r, x.data(), rows, PlanRunner::Shape{in}, &shape);
+    const auto b = run(r, x.data(), rows, PlanRunner::Shape{in}, &shape);
+    if (shape.cols != out || a != b) {
+      ++failures;
+      std::fprintf(stderr, "FAIL plan_runner requantize (%zu rows)\n", rows);
+    }
+  }
+}
+
 int main() {
   std::printf("binary path %s, int8 path %s, threads %d\n",
               path_name(resolve_path(Family::Binary, Path::Auto)),
@@ -365,6 +396,7 @@ int main() {
   test_plan_runner_binary_conv(70);
   test_plan_runner_binary_conv(6);
   test_plan_runner_pooled_dequantize();
+  test_plan_runner_requantize();
   if (failures) {
     std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
     return 1;
