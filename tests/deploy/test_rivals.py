@@ -89,3 +89,16 @@ def test_a_rival_that_fails_is_reported_not_fatal(monkeypatch, lenet_and_images)
     built, skipped = rivals.build(("torch-ao-int8",), net, x)
     assert built == []
     assert skipped == {"torch-ao-int8": "RuntimeError: cannot quantize this layer"}
+
+
+def test_the_gpu_rival_runs_where_a_gpu_is_and_is_skipped_elsewhere(monkeypatch, lenet_and_images):
+    net, x, logits = lenet_and_images
+    if torch.cuda.is_available():
+        (r,), skipped = rivals.build(("torch-cuda-fp32",), net, x)
+        assert skipped == {} and (r.engine, r.method) == ("torch-cuda-fp32", "fp32")
+        np.testing.assert_allclose(r.run(x), logits, rtol=1e-3, atol=1e-4)
+        assert all(p.device.type == "cpu" for p in net.parameters())  # the caller's model stays
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    built, skipped = rivals.build(("torch-cuda-fp32", "torch-ao-int8"), net, x)
+    assert [r.engine for r in built] == ["torch-ao-int8"]
+    assert skipped == {"torch-cuda-fp32": "no CUDA GPU visible to torch"}

@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         rivals: str = typer.Option(
             "none", "--rivals",
             help="Other tools' engines to time beside hwnn's: all, none, or a list of "
-            "ort-fp32, ort-int8, ort-int8-dynamic, torch-ao-int8 (needs hwnn[rivals]).",
+            "ort-fp32, ort-int8, ort-int8-dynamic (need hwnn[rivals]), torch-ao-int8, "
+            "torch-cuda-fp32 (needs a CUDA GPU).",
         ),  # fmt: skip
         json: bool = typer.Option(False, "--json", help="Print the machine-readable result."),
     ) -> None:

@@ -7,6 +7,10 @@
 - ``ort-int8-dynamic``: ``quantize_dynamic`` (int8 weights, activations quantized per call).
 - ``torch-ao-int8``: torch.ao's dynamic int8 quantization of the Linear layers (fbgemm / x86
   backend), PyTorch's own route to an int8 CPU model; convolutions stay fp32.
+- ``torch-cuda-fp32``: the fp32 model on a CUDA GPU, where one is visible: each call copies
+  the batch over, runs it and copies the logits back (what a caller waits for). The deck's
+  "CPU vs GPU" question for the user's own network: a GPU pays launches and transfers per
+  call, so it needs batches to win.
 
 Each is a ``Rival`` with ``run(x) -> logits``, ``predict`` and ``weight_bytes`` like a
 ``Plan``, so the same timing and accuracy code measures every engine. They need packages
@@ -28,12 +32,13 @@ import numpy as np
 
 from hwnn.errors import ConfigError
 
-RIVALS = ("ort-fp32", "ort-int8", "ort-int8-dynamic", "torch-ao-int8")
+RIVALS = ("ort-fp32", "ort-int8", "ort-int8-dynamic", "torch-ao-int8", "torch-cuda-fp32")
 _NEEDS = {
     "ort-fp32": ("onnx", "onnxruntime"),
     "ort-int8": ("onnx", "onnxruntime"),
     "ort-int8-dynamic": ("onnx", "onnxruntime"),
     "torch-ao-int8": (),
+    "torch-cuda-fp32": (),
 }
 _INSTALL = "pip install 'hwnn[rivals]' (onnx and onnxruntime)"
 
@@ -56,11 +61,15 @@ def missing() -> dict[str, str]:
     """Rival -> why it cannot run on this installation (absent when it can)."""
     import importlib.util
 
+    import torch
+
     out = {}
     for name, modules in _NEEDS.items():
         absent = [m for m in modules if importlib.util.find_spec(m) is None]
         if absent:
             out[name] = f"{', '.join(absent)} not installed: {_INSTALL}"
+    if not torch.cuda.is_available():
+        out["torch-cuda-fp32"] = "no CUDA GPU visible to torch"
     return out
 
 
@@ -98,8 +107,8 @@ def build(
         # Another tool failing on this model (an operator it cannot export or quantize) is
         # a finding to report, not a reason to lose hwnn's own measurements.
         try:
-            if name == "torch-ao-int8":
-                built.append(_torch_ao(model))
+            if name in ("torch-ao-int8", "torch-cuda-fp32"):
+                built.append(_torch_ao(model) if name == "torch-ao-int8" else _torch_cuda(model))
                 continue
             if onnx_fp32 is None:
                 onnx_fp32 = _export_onnx(model, calibration[:1])
@@ -202,6 +211,19 @@ def _torch_ao(model) -> Rival:
             return qmodel(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
 
     return Rival("torch-ao-int8", "int8", run, _torch_ao_bytes(qmodel))
+
+
+def _torch_cuda(model) -> Rival:
+    import torch
+
+    gpu_model = copy.deepcopy(model).eval().to("cuda")
+
+    def run(x: np.ndarray) -> np.ndarray:  # .cpu() waits for the GPU: no separate sync
+        with torch.inference_mode():
+            xb = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to("cuda")
+            return gpu_model(xb).cpu().numpy()
+
+    return Rival("torch-cuda-fp32", "fp32", run, sum(4 * p.numel() for p in model.parameters()))
 
 
 def _torch_ao_bytes(qmodel) -> int:
