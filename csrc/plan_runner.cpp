@@ -441,7 +441,7 @@ void quantize(const float *x, std::int8_t *q, std::size_t n, float divisor, floa
   }
   for (; i < n; ++i) {
     float r = round_even(multiply ? x[i] * factor : x[i] / factor);
-    r = r < lo ? lo : r;
+    r = r >= lo ? r : lo;  // NaN gives lo, as the vector bodies' max does
     r = r > hi ? hi : r;
     q[i] = static_cast<std::int8_t>(static_cast<std::int32_t>(r) & 0xff);
   }

@@ -15,7 +15,7 @@ objs=()
 pids=()
 for s in "${sources[@]}"; do
   "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-    -fno-sanitize-recover=all -fopenmp -DHWNN_HAVE_OPENMP=1 -Wall -Wextra -Icsrc \
+    -fno-sanitize-recover=all -ffp-contract=off -fopenmp -DHWNN_HAVE_OPENMP=1 -Wall -Wextra -Icsrc \
     -c "csrc/$s.cpp" -o "$out/$s.o" &
   pids+=($!)
   objs+=("$out/$s.o")
@@ -23,7 +23,7 @@ done
 # a bare `wait` returns 0 whatever the compilers said: wait for each and stop on a failure
 for pid in "${pids[@]}"; do wait "$pid"; done
 "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-  -fno-sanitize-recover=all -fopenmp -DHWNN_HAVE_OPENMP=1 -Wall -Wextra -Icsrc \
+  -fno-sanitize-recover=all -ffp-contract=off -fopenmp -DHWNN_HAVE_OPENMP=1 -Wall -Wextra -Icsrc \
   tests/native/test_kernels.cpp "${objs[@]}" -o "$out/test_kernels"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1"
 HWNN_THREADS=1 "$out/test_kernels"

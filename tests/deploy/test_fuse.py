@@ -304,6 +304,19 @@ def test_hidden_layer_requantize_is_bit_exact(relu, signed, bias):
         np.testing.assert_array_equal(NativeSegment(steps).run(x), _unfused(steps, x))
 
 
+@pytest.mark.parametrize("signed", [True, False])
+def test_nan_quantizes_to_the_lowest_code_at_every_position(signed):
+    """NumPy leaves a NaN's integer code undefined; the runner gives the lowest code, in the
+    16-wide vector body and in the scalar tail alike (20 values: one vector and a tail)."""
+    from hwnn.deploy.fuse import NativeSegment
+
+    n = 20
+    steps = [S.QuantizeInt8(np.float32(1), signed), S.IntLinear(np.eye(n, dtype=np.int8)),
+             S.Dequantize(np.ones(n, np.float32), None)]  # fmt: skip
+    got = NativeSegment(steps).run(np.full((2, n), np.nan, np.float32))
+    np.testing.assert_array_equal(got, np.full((2, n), -128.0 if signed else 0.0, np.float32))
+
+
 def test_signed_zeros_follow_numpy():
     """np.maximum gives +0.0 for ReLU(-0.0) and the second operand on a tie (+0.0 against
     -0.0): the native ReLU (alone or after a convolution's dequantize) and max pool too."""
