@@ -17,6 +17,7 @@ static nb::dict features() {
   d["avx512bw"] = f.avx512bw;
   d["avx512vpopcntdq"] = f.avx512vpopcntdq;
   d["avx512vnni"] = f.avx512vnni;
+  d["amx_int8"] = f.amx_int8;
   return d;
 }
 

@@ -11,6 +11,7 @@ struct CpuFeatures {
   bool avx512bw = false;
   bool avx512vpopcntdq = false;
   bool avx512vnni = false;
+  bool amx_int8 = false;  // AMX tiles with int8 products, and this process may use them
 };
 
 // Detected once; HWNN_FORCE_SCALAR=1 in the environment masks every feature so the

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu_features.hpp"
 #include "int8_gemm.hpp"
 #include "tile_driver.hpp"
 
@@ -322,9 +323,95 @@ struct VnniOffsets {
   static constexpr PackedTileFn fn = vnni_packed_tile<R, NV, true>;
 };
 
+// ---------------------------------------------------------------- AMX
+// An AMX tile multiply-add (TDPBUSD) does 16 x 16 x 64 uint8 x int8 products into a 16 x 16
+// int32 tile: 128 times a VPDPBUSD. Its B operand is [groups of 4][16 columns x 4 bytes],
+// exactly a VPDPBUSD panel's layout, so the same prepacked panels serve both. Tiles: C for
+// two panels (tmm0, tmm1), A and the two B for 16 groups (tmm2-4), and A and the two B for
+// the last groups % 16 (tmm5-7), so one configuration serves a whole call (loading another
+// would clear the accumulators). Rows past m are read from a zero-padded copy, columns past
+// n are computed (the panels are zero there) and not stored.
+
+struct alignas(64) TileConfig {
+  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  std::uint16_t colsb[16] = {};
+  std::uint8_t rows[16] = {};
+};
+
+#define HWNN_AMX __attribute__((target("amx-tile,amx-int8")))
+
+HWNN_AMX static void amx_panel_pair(const u8 *ab, std::size_t stride, const i8 *b0,
+                                    const i8 *b1, std::size_t full, std::size_t tail,
+                                    i32 (*out)[16][16]) {
+  _tile_zero(0);
+  if (b1) _tile_zero(1);
+  for (std::size_t q = 0; q < full; ++q) {
+    _tile_loadd(2, ab + q * 64, static_cast<long>(stride));
+    _tile_loadd(3, b0 + q * 1024, 64);
+    _tile_dpbusd(0, 2, 3);
+    if (b1) {
+      _tile_loadd(4, b1 + q * 1024, 64);
+      _tile_dpbusd(1, 2, 4);
+    }
+  }
+  if (tail) {
+    _tile_loadd(5, ab + full * 64, static_cast<long>(stride));
+    _tile_loadd(6, b0 + full * 1024, 64);
+    _tile_dpbusd(0, 5, 6);
+    if (b1) {
+      _tile_loadd(7, b1 + full * 1024, 64);
+      _tile_dpbusd(1, 5, 7);
+    }
+  }
+  _tile_stored(0, out[0], 64);
+  if (b1) _tile_stored(1, out[1], 64);
+}
+
+HWNN_AMX static void amx_gemm_panels(const u8 *a, std::size_t m, std::size_t lda,
+                                     const i8 *panels, std::size_t panel_bytes, std::size_t n,
+                                     std::size_t groups, const i32 *corr, i32 *c) {
+  const std::size_t full = groups / 16, tail = groups % 16, npanels = (n + 15) / 16;
+  TileConfig cfg;
+  for (int t = 0; t < 5; ++t) cfg.rows[t] = 16, cfg.colsb[t] = 64;
+  if (tail) {
+    cfg.rows[5] = 16, cfg.colsb[5] = static_cast<std::uint16_t>(4 * tail);
+    cfg.rows[6] = cfg.rows[7] = static_cast<std::uint8_t>(tail), cfg.colsb[6] = cfg.colsb[7] = 64;
+  }
+  _tile_loadconfig(&cfg);
+  thread_local std::vector<u8> padded;  // the last rows, zero-extended to 16
+  alignas(64) i32 out[2][16][16];
+  for (std::size_t i0 = 0; i0 < m; i0 += 16) {
+    const std::size_t rows = std::min<std::size_t>(16, m - i0);
+    const u8 *ab = a + i0 * lda;
+    std::size_t stride = lda;
+    if (rows < 16) {
+      stride = groups * 4;
+      padded.assign(16 * stride, 0);
+      for (std::size_t r = 0; r < rows; ++r)
+        std::memcpy(padded.data() + r * stride, ab + r * lda, stride);
+      ab = padded.data();
+    }
+    for (std::size_t p = 0; p < npanels; p += 2) {
+      const i8 *b0 = panels + p * panel_bytes;
+      const i8 *b1 = p + 1 < npanels ? b0 + panel_bytes : nullptr;
+      amx_panel_pair(ab, stride, b0, b1, full, tail, out);
+      for (std::size_t h = 0; h < (b1 ? 2u : 1u); ++h) {
+        const std::size_t j0 = (p + h) * 16, cols = std::min<std::size_t>(16, n - j0);
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t j = 0; j < cols; ++j)
+            c[(i0 + r) * n + j0 + j] = out[h][r][j] - (corr ? corr[j0 + j] : 0);
+      }
+    }
+  }
+  _tile_release();
+}
+
 void u8_gemm_panels(const u8 *a, std::size_t m, std::size_t lda, const i8 *panels,
                     std::size_t panel_bytes, std::size_t n, std::size_t groups, const i32 *corr,
-                    i32 *c) {
+                    i32 *c, bool amx) {
+  // One thread: each thread would load its own tile configuration (left for later).
+  if (amx && m >= 2 && groups > 0 && cpu_features().amx_int8 && kernel_threads() == 1)
+    return amx_gemm_panels(a, m, lda, panels, panel_bytes, n, groups, corr, c);
   static constexpr TileTable<PackedTileFn, VnniPacked, kPackedMR, kPackedNV> table{};
   for_each_tile(m, n, kPackedMR, 16 * kPackedNV, groups * 4,
                 [&](std::size_t i0, std::size_t rows, std::size_t j0, std::size_t cols) {
@@ -355,7 +442,7 @@ void u8_conv_panels(const u8 *image, std::size_t wp, std::size_t stride, std::si
 
 template <Mode M>
 static void run_vnni_packed(const u8 *a, std::size_t m, const i8 *b, std::size_t n,
-                            std::size_t k, const i32 *bsum, i32 *c) {
+                            std::size_t k, const i32 *bsum, i32 *c, bool amx) {
   // Panels are padded by one cache line so that the NV panels of a tile do not all map to
   // the same L1 set when k is a multiple of 1024.
   const std::size_t k4 = (k + 3) / 4, panels = (n + 15) / 16, stride = k4 * 64 + 64;
@@ -372,7 +459,7 @@ static void run_vnni_packed(const u8 *a, std::size_t m, const i8 *b, std::size_t
   const bool copy = M == Mode::S8 || k % 4 != 0;
   const u8 *ap = copy ? group_rows(a, m, k, M == Mode::S8 ? 0x80 : 0, padded) : a;
   u8_gemm_panels(ap, m, copy ? k4 * 4 : k, bp.data(), stride, n, k4,
-                 corr.empty() ? nullptr : corr.data(), c);
+                 corr.empty() ? nullptr : corr.data(), c, amx);
 }
 
 // ---------------------------------------------------------------- driver
@@ -405,24 +492,25 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void row_sums_vnni
 
 template <Mode M>
 static void run_vnni(const u8 *a, std::size_t m, const i8 *b, std::size_t n, std::size_t k,
-                     i32 *c) {
+                     i32 *c, bool amx) {
   std::vector<i32> bsum;
   if (M == Mode::S8) {
     bsum.assign(n, 0);
     row_sums_vnni(b, n, k, bsum.data());
   }
   const i32 *bs = bsum.empty() ? nullptr : bsum.data();
-  if (m >= kPackedMinRows) return run_vnni_packed<M>(a, m, b, n, k, bs, c);
+  if (m >= kPackedMinRows) return run_vnni_packed<M>(a, m, b, n, k, bs, c, amx);
   // Batch 1 and 2 get wider tiles, as in binary_gemm.
   if (m == 1) run<1, 16, Vnni<M>::template Tile>(a, m, b, n, k, bs, c);
   else if (m == 2) run<2, 8, Vnni<M>::template Tile>(a, m, b, n, k, bs, c);
   else run<4, 4, Vnni<M>::template Tile>(a, m, b, n, k, bs, c);
 }
 
+// `amx`: the caller asked for no path in particular, so AMX may stand in for AVX-512 VNNI.
 template <Mode M>
 static void dispatch(Path p, const u8 *a, std::size_t m, const i8 *b, std::size_t n,
-                     std::size_t k, i32 *c) {
-  if (p == Path::Avx512) run_vnni<M>(a, m, b, n, k, c);
+                     std::size_t k, i32 *c, bool amx) {
+  if (p == Path::Avx512) run_vnni<M>(a, m, b, n, k, c, amx);
   else if (p == Path::Avx2) run<2, 4, Avx2<M>::template Tile>(a, m, b, n, k, nullptr, c);
   else run<2, 2, Scalar<M>::template Tile>(a, m, b, n, k, nullptr, c);
 }
@@ -431,16 +519,18 @@ Path int8_gemm(const i8 *a, std::size_t m, const i8 *b, std::size_t n, std::size
                Path path) {
   const Path p = resolve_path(Family::Int8, path);
   const u8 *bytes = reinterpret_cast<const u8 *>(a);
-  if (all_below_128(bytes, m * k)) dispatch<Mode::U7>(p, bytes, m, b, n, k, c);
-  else dispatch<Mode::S8>(p, bytes, m, b, n, k, c);
+  const bool amx = path == Path::Auto;
+  if (all_below_128(bytes, m * k)) dispatch<Mode::U7>(p, bytes, m, b, n, k, c, amx);
+  else dispatch<Mode::S8>(p, bytes, m, b, n, k, c, amx);
   return p;
 }
 
 Path u8s8_gemm(const u8 *a, std::size_t m, const i8 *b, std::size_t n, std::size_t k, i32 *c,
                Path path) {
   const Path p = resolve_path(Family::Int8, path);
-  if (all_below_128(a, m * k)) dispatch<Mode::U7>(p, a, m, b, n, k, c);
-  else dispatch<Mode::U8>(p, a, m, b, n, k, c);
+  const bool amx = path == Path::Auto;
+  if (all_below_128(a, m * k)) dispatch<Mode::U7>(p, a, m, b, n, k, c, amx);
+  else dispatch<Mode::U8>(p, a, m, b, n, k, c, amx);
   return p;
 }
 

@@ -39,9 +39,12 @@ const std::uint8_t *group_rows(const std::uint8_t *a, std::size_t m, std::size_t
 // [16 columns][4 bytes], zero past n and k. A is uint8, rows of lda >= 4 * groups bytes;
 // corr (n rounded up to 16 entries, or null) is subtracted per column. Needs AVX-512 VNNI
 // (path_supported(Family::Int8, Path::Avx512)): the deployment engine's batched layers.
+// With `amx`, 2 rows and up run as AMX tile products where the CPU and OS allow them and
+// one kernel thread is set (cpu_features().amx_int8); the results are the same integers.
 void u8_gemm_panels(const std::uint8_t *a, std::size_t m, std::size_t lda,
                     const std::int8_t *panels, std::size_t panel_bytes, std::size_t n,
-                    std::size_t groups, const std::int32_t *corr, std::int32_t *c);
+                    std::size_t groups, const std::int32_t *corr, std::int32_t *c,
+                    bool amx = false);
 
 // A convolution as an implicit GEMM on the same kind of panels (its weights laid out with
 // each (channel, kernel row) segment zero-extended to 8 bytes, so a 4-byte group never

@@ -261,7 +261,7 @@ static void gemm_vnni(std::int8_t *a, std::size_t rows, std::size_t in, bool off
     for (std::size_t i = 0; i < rows * in; ++i) bytes[i] ^= flip;
   }
   u8_gemm_panels(ap, rows, groups * 4, panels, groups * kPanel * 4, out, groups,
-                 offset ? corr : nullptr, c);
+                 offset ? corr : nullptr, c, /*amx=*/true);
 }
 
 void PlanRunner::sign_linear(const std::uint64_t *w, std::size_t out, std::size_t words,
