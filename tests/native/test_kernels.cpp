@@ -24,7 +24,8 @@ static std::mt19937_64 rng(12345);
 
 static const std::size_t SIZES[] = {1, 2, 3, 7, 8, 33};
 static const std::size_t KS[] = {1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000};
-static const Path PATHS[] = {Path::Scalar, Path::Popcnt, Path::Avx2, Path::Avx512};
+// Auto last: for int8 it may take AMX tiles (where the CPU allows) instead of AVX-512 VNNI.
+static const Path PATHS[] = {Path::Scalar, Path::Popcnt, Path::Avx2, Path::Avx512, Path::Auto};
 
 template <class T>
 static void expect_equal(const std::vector<T> &got, const std::vector<T> &want, const char *what,
@@ -119,6 +120,35 @@ static void test_int8_gemm() {
             u8s8_gemm(ua.data(), m, b.data(), n, k, got.data(), p);
             expect_equal(got, want, "u8s8_gemm", path_name(p), m, n, k);
           }
+        }
+}
+
+// The batched panel GEMM with AMX allowed against the VNNI tiles (the same code where AMX
+// is absent): awkward m, n and group counts, panels packed tight (no slack past the last
+// one, as the plan runner packs them), with and without the offset correction.
+static void test_u8_gemm_panels_amx() {
+  if (!path_supported(Family::Int8, Path::Avx512)) return;
+  for (std::size_t m : {2, 3, 15, 16, 17, 33})
+    for (std::size_t n : {1, 15, 16, 17, 33, 48})
+      for (std::size_t groups : {1, 15, 16, 17, 49})
+        for (int corr_on = 0; corr_on < 2; ++corr_on) {
+          const std::size_t lda = groups * 4 + (corr_on ? 12 : 0), np = (n + 15) / 16;
+          const std::size_t pb = groups * 64;
+          std::vector<std::uint8_t> a(m * lda);
+          for (auto &v : a) v = static_cast<std::uint8_t>(rng());
+          std::vector<std::int8_t> panels(np * pb, 0);
+          for (std::size_t q = 0; q < np; ++q)
+            for (std::size_t g = 0; g < groups; ++g)
+              for (std::size_t j = 0; j < 16 && q * 16 + j < n; ++j)
+                for (std::size_t t = 0; t < 4; ++t)
+                  panels[q * pb + g * 64 + j * 4 + t] = static_cast<std::int8_t>(rng());
+          std::vector<std::int32_t> corr(np * 16);
+          for (auto &v : corr) v = static_cast<std::int32_t>(rng() % 1000);
+          std::vector<std::int32_t> got(m * n), want(m * n);
+          const std::int32_t *cp = corr_on ? corr.data() : nullptr;
+          u8_gemm_panels(a.data(), m, lda, panels.data(), pb, n, groups, cp, got.data(), true);
+          u8_gemm_panels(a.data(), m, lda, panels.data(), pb, n, groups, cp, want.data(), false);
+          expect_equal(got, want, "u8_gemm_panels amx", "auto", m, n, groups);
         }
 }
 
@@ -397,6 +427,7 @@ int main() {
   test_plan_runner_binary_conv(6);
   test_plan_runner_pooled_dequantize();
   test_plan_runner_requantize();
+  test_u8_gemm_panels_amx();
   if (failures) {
     std::fprintf(stderr, "%d native kernel test(s) failed\n", failures);
     return 1;
