@@ -57,6 +57,27 @@ static void pack_taps(u64 *row, std::size_t t, std::size_t c, u64 v) {
   if (shift + c > 64) row[word + 1] |= v >> (64 - shift);
 }
 
+// Appends bit fields to a row of words, building each word in a register and storing it
+// once it is full.
+struct BitRow {
+  u64 *row;
+  u64 acc = 0;
+  std::size_t filled = 0, word = 0;
+
+  void append(u64 v, std::size_t bits) {  // v < 2^bits, bits <= 64
+    acc |= v << filled;
+    filled += bits;
+    if (filled >= 64) {
+      row[word++] = acc;
+      filled -= 64;
+      acc = filled ? v >> (bits - filled) : 0;
+    }
+  }
+  void finish() {
+    if (filled) row[word] = acc;
+  }
+};
+
 static Path conv_dense_taps(const u64 *x, const u64 *wt, const ConvShape &s, i32 *out,
                             Path path, std::vector<std::uint8_t> &outside) {
   const std::size_t ho = s.out_h(), wo = s.out_w(), taps = s.kh * s.kw, c = s.c;
@@ -95,39 +116,19 @@ static Path conv_dense_taps(const u64 *x, const u64 *wt, const ConvShape &s, i32
           // Inside the image: kh runs of kw c bits, gathered in a register and stored once
           // per filled word.
           const u64 *src = runs.data() + (b * s.h + std::size_t(y0)) * s.w + std::size_t(x0);
-          u64 acc = 0;
-          std::size_t filled = 0, word = 0;
-          for (std::size_t ky = 0; ky < s.kh; ++ky, src += s.w) {
-            const u64 v = *src;
-            acc |= v << filled;
-            filled += run_bits;
-            if (filled >= 64) {
-              row[word++] = acc;
-              filled -= 64;
-              acc = filled ? v >> (run_bits - filled) : 0;
-            }
-          }
-          if (filled) row[word] = acc;
+          BitRow out{row};
+          for (std::size_t ky = 0; ky < s.kh; ++ky, src += s.w) out.append(*src, run_bits);
+          out.finish();
           continue;
         }
         if (y0 >= 0 && x0 >= 0 && y0 + long(s.kh) <= h && x0 + long(s.kw) <= w) {
           // Inside the image: taps in order, c bits each, gathered in a register and
           // stored once per filled word.
           const u64 *src = x + (b * s.h + std::size_t(y0)) * s.w + std::size_t(x0);
-          u64 acc = 0;
-          std::size_t filled = 0, word = 0;
+          BitRow out{row};
           for (std::size_t ky = 0; ky < s.kh; ++ky, src += s.w)
-            for (std::size_t kx = 0; kx < s.kw; ++kx) {
-              const u64 v = src[kx];
-              acc |= v << filled;
-              filled += c;
-              if (filled >= 64) {
-                row[word++] = acc;
-                filled -= 64;
-                acc = filled ? v >> (c - filled) : 0;
-              }
-            }
-          if (filled) row[word] = acc;
+            for (std::size_t kx = 0; kx < s.kw; ++kx) out.append(src[kx], c);
+          out.finish();
           continue;
         }
         for (std::size_t ky = 0; ky < s.kh; ++ky)
