@@ -525,6 +525,16 @@ static void max_pool_nchw(const float *in, std::size_t planes, std::size_t h, st
 static void max_pool_signs(const std::uint64_t *in, std::size_t n, std::size_t h,
                            std::size_t w, std::size_t cw, std::size_t k, std::uint64_t *out) {
   const std::size_t ho = h / k, wo = w / k;
+  if (k == 2 && cw == 1) {  // LeNet-5's pools of under 64 channels: no loops per window
+    for (std::size_t b = 0; b < n; ++b)
+      for (std::size_t y = 0; y < ho; ++y) {
+        const std::uint64_t *r0 = in + (b * h + 2 * y) * w, *r1 = r0 + w;
+        std::uint64_t *o = out + (b * ho + y) * wo;
+        for (std::size_t x = 0; x < wo; ++x)
+          o[x] = r0[2 * x] & r0[2 * x + 1] & r1[2 * x] & r1[2 * x + 1];
+      }
+    return;
+  }
   for (std::size_t b = 0; b < n; ++b)
     for (std::size_t y = 0; y < ho; ++y)
       for (std::size_t x = 0; x < wo; ++x) {
