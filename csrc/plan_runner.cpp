@@ -715,6 +715,10 @@ static void implicit_conv(const std::int8_t *codes, const Im2colShape &s, bool o
       for (std::size_t y = 0; y < s.h; ++y) {
         std::uint8_t *dst = &image[(ch * hp + y + s.pad) * wp + s.pad];
         const std::uint8_t *row = src + (ch * s.h + y) * s.w;
+        if (!flip) {  // rows of 14 or 28 bytes: the byte loop would not vectorize
+          std::memcpy(dst, row, s.w);
+          continue;
+        }
         for (std::size_t x = 0; x < s.w; ++x) dst[x] = row[x] ^ flip;
       }
     u8_conv_panels(image.data(), wp, s.stride, ho, wo, goff.data(), panels, groups * kPanel * 4,
