@@ -13,6 +13,7 @@ static nb::dict features() {
   d["popcnt"] = f.popcnt;
   d["avx2"] = f.avx2;
   d["fma"] = f.fma;
+  d["bmi2"] = f.bmi2;
   d["avx512f"] = f.avx512f;
   d["avx512bw"] = f.avx512bw;
   d["avx512vpopcntdq"] = f.avx512vpopcntdq;

@@ -12,7 +12,7 @@ from hwnn.kernels.output_transform import sign_threshold_reference
 
 @native
 @pytest.mark.parametrize("rows", [7, 250, 301])  # many short rows take the narrow path
-@pytest.mark.parametrize("n", [1, 6, 15, 16, 17, 63, 64, 65, 130])
+@pytest.mark.parametrize("n", [1, 3, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 130])
 def test_sign_threshold_native_equals_reference(n, rows):
     rng = np.random.default_rng(n)
     c = rng.integers(-50, 50, size=(rows, n), dtype=np.int32)
