@@ -28,8 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
-import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -90,17 +88,16 @@ def _syncing(device: str) -> Callable[[], None]:
 def time_s(fn: Callable[[], object], device: str, repeats: int) -> float:
     """Median seconds of ``fn()`` followed by a device synchronisation, after one warm-up
     (cuBLAS chooses its kernels and the caching allocator fills on the first call)."""
+    from hwnn.throughput import time_call
+
     _check(repeats)
     sync = _syncing(device)
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+
+    def call() -> None:
         fn()
         sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+
+    return time_call(call, min_time_s=0.0, min_repeats=repeats)
 
 
 @contextmanager
