@@ -101,6 +101,12 @@ __attribute__((target("avx512f"))) static void sign_threshold_avx512(
   }
 }
 
+// The 64 bits of a stream from bit `bit` on (the word after it must exist).
+static inline u64 bits_from(const u64 *stream, std::size_t bit) {
+  const std::size_t word = bit / 64, shift = bit % 64;
+  return shift ? stream[word] >> shift | stream[word + 1] << (64 - shift) : stream[word];
+}
+
 // Fewer than 64 channels (a small convolution's pixels: 6 per row in LeNet-5): one row per
 // compare would leave most lanes idle. The rows are one contiguous run of m n values, so
 // 16 at a time are compared against the thresholds in the matching phase (lane l holds
@@ -121,7 +127,7 @@ __attribute__((target("avx512f,bmi2"))) static void sign_threshold_narrow(
       pattern[ph * 32 + 16 + l] = x;
     }
   const std::size_t total = m * n;
-  stream.assign(total / 64 + 2, 0);
+  stream.assign(total / 64 + 2, 0);  // two zero words of slack: bits_from reads one ahead
   // Raw pointers and one word built in a register: through the thread_local vectors GCC
   // reloaded every pointer and updated the stream in memory on each step.
   const i32 *pat = pattern.data();
@@ -150,22 +156,14 @@ __attribute__((target("avx512f,bmi2"))) static void sign_threshold_narrow(
   if (n <= 8) {
     // Eight rows at a time: their 8 n bits, spread by PDEP into the low bits of 8 bytes,
     // widened to 8 words (one row's extraction alone took ~1 ns, two thirds of the call).
-    // The stream has two zero words of slack, so reading word + 1 is in bounds.
     const u64 bytes = 0x0101010101010101ull * mask;
     for (; r + 8 <= m; r += 8) {
-      const std::size_t bit = r * n, word = bit / 64, shift = bit % 64;
-      u64 v = st[word] >> shift;
-      if (shift) v |= st[word + 1] << (64 - shift);
+      const u64 v = bits_from(st, r * n);
       const __m128i spread = _mm_cvtsi64_si128(static_cast<long long>(_pdep_u64(v, bytes)));
       _mm512_storeu_si512(out + r, _mm512_cvtepu8_epi64(spread));
     }
   }
-  for (; r < m; ++r) {
-    const std::size_t bit = r * n, word = bit / 64, shift = bit % 64;
-    u64 v = st[word] >> shift;
-    if (shift + n > 64) v |= st[word + 1] << (64 - shift);
-    out[r] = v & mask;
-  }
+  for (; r < m; ++r) out[r] = bits_from(st, r * n) & mask;
 }
 
 void sign_threshold_bits(const i32 *c, std::size_t m, std::size_t n, const i32 *threshold,
