@@ -211,9 +211,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void gemv_vnni_spa
 }
 
 // Batch-1 integer layer on the VPDPBUSD panels: int8 codes with a negative value (`offset`,
-// from the caller's scan) take the dense path with the +128 offset; non-negative codes (uint8, or int8 that happen to be
-// >= 0) are already VPDPBUSD's unsigned operand and skip their zero groups when at least
-// a quarter of the groups are zero (below that the dense loop's two chains win).
+// from the caller's scan) take the dense path with the +128 offset; non-negative codes
+// (uint8, or int8 that happen to be >= 0) are already VPDPBUSD's unsigned operand and skip
+// their zero groups when at least a quarter of the groups are zero (below that the dense
+// loop's two chains win).
 static void gemv_vnni(const std::int8_t *a, std::size_t in, bool offset,
                       const std::int8_t *panels, const std::int32_t *row_sums, std::size_t out,
                       std::int32_t *c) {
@@ -345,10 +346,14 @@ __attribute__((target("avx512f"))) Quant16 quant16(float divisor, float lo, floa
           !multiply && std::isnormal(divisor) && std::isnormal(inverse), lo >= 0.0f};
 }
 
-// round_even's operations on 16 lanes (GCC lambdas take no target attribute).
-__attribute__((target("avx512f"), always_inline)) inline __m512 clamp_round16(__m512 v) {
-  const __m512 magic = _mm512_set1_ps(12582912.0f), big = _mm512_set1_ps(4194304.0f);
-  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-4194304.0f)), big);
+// round_even's operations on 16 lanes (GCC lambdas take no target attribute): the clamp to
+// +-2^22, then the rounding by adding and subtracting 1.5 * 2^23.
+__attribute__((target("avx512f"), always_inline)) inline __m512 clamp16(__m512 v) {
+  return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-4194304.0f)), _mm512_set1_ps(4194304.0f));
+}
+
+__attribute__((target("avx512f"), always_inline)) inline __m512 round16(__m512 v) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
   return _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
 }
 
@@ -356,18 +361,17 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 clamp_round16(__
 // whole number in [lo, hi], so the caller's saturating narrow is exact.
 __attribute__((target("avx512f"), always_inline)) inline __m512i quantize16(
     __m512 xv, __mmask16 m, const Quant16 &k) {
-  const __m512 big = _mm512_set1_ps(4194304.0f), neg_big = _mm512_set1_ps(-4194304.0f);
   __m512 v;
   if (k.reciprocal) {
-    v = clamp_round16(_mm512_mul_ps(xv, k.r));  // kept when no lane is near a tie
-    const __m512 vc = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(xv, k.r), neg_big), big);
+    const __m512 vc = clamp16(_mm512_mul_ps(xv, k.r));
+    v = round16(vc);  // kept when no lane is near a tie
     const __m512 off = _mm512_abs_ps(_mm512_sub_ps(vc, v));  // to the nearest integer
     const __m512 slack = _mm512_mul_ps(_mm512_add_ps(_mm512_abs_ps(vc), _mm512_set1_ps(1.0f)),
                                        _mm512_set1_ps(0x1p-20f));
     if (_mm512_mask_cmp_ps_mask(m, _mm512_sub_ps(_mm512_set1_ps(0.5f), off), slack, _CMP_LE_OQ))
-      v = clamp_round16(_mm512_div_ps(xv, k.d));
+      v = round16(clamp16(_mm512_div_ps(xv, k.d)));
   } else {
-    v = clamp_round16(k.multiply ? _mm512_mul_ps(xv, k.d) : _mm512_div_ps(xv, k.d));
+    v = round16(clamp16(k.multiply ? _mm512_mul_ps(xv, k.d) : _mm512_div_ps(xv, k.d)));
   }
   return _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(v, k.lo), k.hi));
 }
@@ -589,10 +593,6 @@ static void flatten_signs(const std::uint64_t *in, std::size_t n, std::size_t c,
   }
 }
 
-// A convolution's [N, H, W, O] accumulator to NCHW floats, each value as scale_bias computes
-// it (c * 1 * scale + bias, in that order), optionally through a ReLU, and through a k x k
-// max pool when k > 1: one plane at a time into a small buffer that stays in L1, then
-// max_pool_nchw on it, so the full-size image is never written.
 // AVX-512 with a k x k pool: the accumulator's channels of one pixel are contiguous, so 16
 // of them go through the same operations in one vector; the window offsets are taken in
 // max_pool_nchw's order with its comparison, and each pooled pixel's channels are
@@ -632,6 +632,10 @@ __attribute__((target("avx512f"))) static void dequantize_images_avx512(
   }
 }
 
+// A convolution's [N, H, W, O] accumulator to NCHW floats, each value as scale_bias computes
+// it (c * 1 * scale + bias, in that order), optionally through a ReLU, and through a k x k
+// max pool when k > 1: one plane at a time into a small buffer that stays in L1, then
+// max_pool_nchw on it, so the full-size image is never written.
 static void dequantize_images(const std::int32_t *c, std::size_t rows, std::size_t h,
                               std::size_t w, std::size_t o, const float *scale,
                               const float *bias, bool relu, std::size_t k, float *out) {
