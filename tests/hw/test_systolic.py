@@ -18,6 +18,7 @@ from hwnn.hw.systolic import (
     SystolicArray,
     compute_stats,
     cycles_only,
+    scalesim_layer,
     simulate_layer,
     spec_from_layer,
 )
@@ -208,6 +209,21 @@ def test_user_bandwidth_mode_is_a_real_double_buffer(df):
     assert cycles == sorted(cycles, reverse=True)  # more bandwidth, never slower
     assert cycles[0] > 10 * compute  # starved: memory bound
     assert cycles[-1] < 1.05 * compute  # ample: compute bound (last write-back only)
+
+
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
+def test_user_mode_fetches_a_resident_operand_once(df):
+    """A 3x3 convolution's im2col tiles repeat each input word up to nine times; with the
+    ifmap and filter resident in half their SRAMs, DRAM reads are their distinct words."""
+    spec = scalesim_layer("c", 30, 30, 3, 3, 64, 64, 1)
+    cfg = ArrayConfig(rows=32, cols=32, dataflow=df, bandwidth_mode="USER", ifmap_sram_kb=1024,
+                      filter_sram_kb=1024, ofmap_sram_kb=1024, dram_bw_words=8)
+    r = simulate_layer(spec, cfg, convention="hwnn")
+    assert r.dram_ifmap[2] == 30 * 30 * 64  # not the 28 x 28 x 576 im2col entries
+    assert r.dram_filter[2] == 3 * 3 * 64 * 64
+    small = simulate_layer(spec, cfg.with_(ifmap_sram_kb=16), convention="hwnn")
+    assert small.dram_ifmap[2] > r.dram_ifmap[2]  # not resident: tiles refetched
+    assert small.total_cycles >= r.total_cycles
 
 
 def _estimator_state(rd):

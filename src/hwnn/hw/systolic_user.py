@@ -11,9 +11,12 @@ ifmap tile and one filter tile and produces one ofmap tile:
 
 Rules (each the simplest physical one):
 
-* An operand whose distinct words fit in half its SRAM is fetched once, at first use, and
-  stays; otherwise a tile is fetched whenever it differs from the previous fold's tile.
-  A tile's words are its im2col entries, capped at the operand's distinct words (an upper
+* An operand whose distinct words fit in half its SRAM is fetched once and stays: each
+  tile, at its first use, loads the words of it not yet on chip, so the operand's DRAM
+  reads total its distinct words (a convolution's im2col tiles overlap; the words a tile
+  adds are taken as its im2col entries up to the operand's distinct words not yet
+  fetched). Otherwise a tile is fetched whenever it differs from the previous fold's
+  tile, its words its im2col entries capped at the operand's distinct words (an upper
   bound for overlapping convolution windows).
 * Double buffering: the tile for fold i+1 loads while fold i computes (into the other
   half); outputs of fold i drain to DRAM after fold i ends, overlapped with fold i+1.
@@ -71,6 +74,7 @@ def user_memory(plan: FoldPlan, ops: Operands, cfg) -> MemoryReport:
     halves = {"ifmap": cfg.ifmap_sram_kb * 1024 // 2, "filter": cfg.filter_sram_kb * 1024 // 2}
     resident = {k: ops.distinct(k) <= halves[k] for k in halves}
     loaded_once: dict[str, set] = {"ifmap": set(), "filter": set()}
+    on_chip = {"ifmap": 0, "filter": 0}  # distinct words of a resident operand fetched so far
     last_key: dict[str, tuple | None] = {"ifmap": None, "filter": None}
     folds = list(plan.fold_order())
     L = plan.fold_cycles
@@ -92,14 +96,17 @@ def user_memory(plan: FoldPlan, ops: Operands, cfg) -> MemoryReport:
         _, fr, fc = folds[i]
         ready = at
         for name, key in _tile_keys(plan, fr, fc).items():
+            words = _tile_words(plan, ops, name, fr, fc)
             if resident[name]:
                 if key in loaded_once[name]:
                     continue
                 loaded_once[name].add(key)
+                words = min(words, ops.distinct(name) - on_chip[name])
+                on_chip[name] += words
             elif key == last_key[name]:
                 continue
             last_key[name] = key
-            ready = max(ready, transfer(name, _tile_words(plan, ops, name, fr, fc), at))
+            ready = max(ready, transfer(name, words, at))
         return ready
 
     ready = load(0, 0.0)
