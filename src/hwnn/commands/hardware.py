@@ -4,7 +4,8 @@
 - ``hwnn estimate --model mlp|lenet5|PATH --method NAME --device NAME --batch B [--json]``
   trains the model (or loads a checkpoint), applies the precision method, lowers it to a
   Workload and prints each layer's and the total latency, throughput, energy per
-  inference and inferences per joule on the device.
+  inference and inferences per joule on the device. A PATH ending in ``.onnx`` is read as
+  shapes only (``hwnn.hw.onnx_workload``) at fp32, fp16, bf16 or int8.
 
 The logic lives in ``list_devices`` and ``estimate`` (plain arguments in, dataclasses out);
 the typer commands only parse options and print.
@@ -23,6 +24,7 @@ from hwnn.errors import ConfigError
 from hwnn.hw.workload import Workload
 
 MODELS = ("mlp", "lenet5")
+ONNX_METHODS = ("fp32", "fp16", "bf16", "int8")  # formats alone: no weights to quantize
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,19 @@ def _quantized(net, method: str, ds, data_name, data_dir, seed, finetune_epochs,
     return quant.quantize(net, method, data=ds, epochs=finetune_epochs, seed=seed)
 
 
+def _onnx_workload(path: str, method: str, batch: int) -> Workload:
+    """An ONNX graph has shapes but no trained weights to quantize, so only the methods
+    that are formats alone apply to it."""
+    from hwnn.formats import parse
+    from hwnn.hw.onnx_workload import read_onnx
+
+    if method not in ONNX_METHODS:
+        raise ConfigError(f"--method {method!r} needs a trained model; an ONNX file takes "
+                          f"{', '.join(ONNX_METHODS)} (use --model mlp|lenet5 for the others)")
+    fmt = parse(method)
+    return read_onnx(path, fmt, fmt, batch=batch)
+
+
 def workload_for(
     model: str = "mlp",
     method: str = "fp32",
@@ -149,6 +164,8 @@ def workload_for(
     """
     if batch < 1:
         raise ConfigError(f"--batch must be at least 1, got {batch}")
+    if str(model).lower().endswith(".onnx"):
+        return _onnx_workload(model, method, batch), "hwnn.hw.onnx_workload.read_onnx"
     _check_method(method)
     net, shape, ds = _trained_model(model, data, data_dir, epochs, seed, show_progress)
     net = _quantized(net, method, ds, data, data_dir, seed, finetune_epochs, shape)
@@ -237,7 +254,7 @@ def _devices_command(
 
 
 def _estimate_command(
-    model: str = typer.Option("mlp", "--model", help="mlp, lenet5 or a checkpoint path."),
+    model: str = typer.Option("mlp", "--model", help="mlp, lenet5, a checkpoint or an .onnx file."),
     method: str = typer.Option("fp32", "--method", help="fp32 or a precision method name."),
     device: str = typer.Option(
         "haswell", "--device", help="A preset from `hwnn devices`, or asic (the model's formats)."

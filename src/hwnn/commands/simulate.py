@@ -1,5 +1,6 @@
 """``hwnn simulate``: a systolic array (SCALE-Sim's reports, computed fast) for a topology
-CSV + ``.cfg`` pair or for one of hwnn's own models on a preset device.
+CSV + ``.cfg`` pair or for one of hwnn's own models on a preset device. An ONNX model
+(``.onnx``) stands in for either: as ``--topology`` beside a ``.cfg``, or as ``--model``.
 
 The logic is ``run_simulate`` (plain arguments in, a ``SimulateResult`` out); ``register``
 adds the thin typer command that prints it as a table or ``--json``.
@@ -75,16 +76,19 @@ def run_simulate(
     convention: str | None = None,
     on_layer: Callable[[int, int], None] | None = None,
     traces: bool = False,
+    formats: str = "fp32",
 ) -> SimulateResult:
     """Either ``topology`` + ``config`` (SCALE-Sim files) or ``model`` on ``device``.
 
     ``convention`` defaults to ``scalesim`` for SCALE-Sim files (identical reports) and to
     ``hwnn`` for models. ``on_layer(done, total)`` reports progress. ``traces`` also writes
-    SCALE-Sim's per-layer trace CSVs into ``outdir/layer<i>/`` (CALC mode only).
+    SCALE-Sim's per-layer trace CSVs into ``outdir/layer<i>/`` (CALC mode only). A
+    ``topology`` or ``model`` path ending in ``.onnx`` is read by ``hwnn.hw.onnx_workload``
+    with ``formats`` ("int8", or weights and activations as "binary,int8") and ``batch``.
     """
     from hwnn.hw.presets_tpu import PRESETS
     from hwnn.hw.scalesim_io import read_config, read_topology, write_reports
-    from hwnn.hw.systolic import simulate, spec_from_layer
+    from hwnn.hw.systolic import simulate
 
     if (topology is None) == (model is None):
         raise ConfigError("give either --topology (with --config) or --model (with --device)")
@@ -94,21 +98,15 @@ def run_simulate(
         if config is None:
             raise ConfigError("--topology needs --config: a SCALE-Sim .cfg file")
         cfg = read_config(config)
-        specs = read_topology(topology, gemm)
+        specs = (_onnx_specs(topology, formats, batch) if _is_onnx(topology)
+                 else read_topology(topology, gemm))
         conv = convention or "scalesim"
         source, dev = str(topology), str(config)
     else:
         if device not in PRESETS:
             raise ConfigError(f"device {device!r} unknown; choose one of {sorted(PRESETS)}")
-        from hwnn import models
-        from hwnn.lower import lower
-
-        shape = parse_ints(input_shape, "--input-shape")
-        if not shape:
-            raise ConfigError("--input-shape needs C,H,W (or one size for an MLP), e.g. 1,28,28")
-        net = models.build(model, shape, classes)
-        wl = lower(net, shape, batch, name=model)
-        specs = [spec_from_layer(x) for x in wl.layers]
+        specs = (_onnx_specs(model, formats, batch) if _is_onnx(model)
+                 else _model_specs(model, input_shape, classes, batch))
         cfg = PRESETS[device].array_config()
         conv = convention or "hwnn"
         source, dev = f"{model} (batch {batch})", device
@@ -141,19 +139,57 @@ def run_simulate(
         trace_files=trace_files)
 
 
+def _is_onnx(path) -> bool:
+    return str(path).lower().endswith(".onnx")
+
+
+def _onnx_specs(path, formats: str, batch: int) -> list:
+    from hwnn.formats import parse
+    from hwnn.hw.onnx_workload import read_onnx
+    from hwnn.hw.systolic import spec_from_layer
+
+    names = [t for t in formats.split(",") if t.strip()]
+    if len(names) not in (1, 2):
+        raise ConfigError(f"--formats {formats!r}: give one format (int8) or weights,activations "
+                          "(binary,int8)")
+    try:
+        weight, act = parse(names[0]), parse(names[-1])
+    except ValueError as e:
+        raise ConfigError(f"--formats: {e}") from None
+    wl = read_onnx(path, weight, act, batch=batch)
+    return [spec_from_layer(x) for x in wl.layers]
+
+
+def _model_specs(model: str, input_shape: str, classes: int, batch: int) -> list:
+    from hwnn import models
+    from hwnn.hw.systolic import spec_from_layer
+    from hwnn.lower import lower
+
+    shape = parse_ints(input_shape, "--input-shape")
+    if not shape:
+        raise ConfigError("--input-shape needs C,H,W (or one size for an MLP), e.g. 1,28,28")
+    net = models.build(model, shape, classes)
+    return [spec_from_layer(x) for x in lower(net, shape, batch, name=model).layers]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     @guarded
     def simulate_command(
-        topology: Path = typer.Option(None, "--topology", "-t", help="SCALE-Sim topology CSV."),
+        topology: Path = typer.Option(None, "--topology", "-t",
+                                      help="SCALE-Sim topology CSV, or an ONNX model (.onnx)."),
         config: Path = typer.Option(None, "--config", "-c", help="SCALE-Sim .cfg file."),
         outdir: Path = typer.Option(None, "--outdir", "-o",
                                     help="Write COMPUTE/BANDWIDTH/DETAILED_ACCESS reports here."),
         gemm: bool = typer.Option(False, "--gemm", help="Topology rows are name, M, N, K."),
-        model: str = typer.Option(None, "--model", help="An hwnn model: mlp or lenet5."),
+        model: str = typer.Option(None, "--model",
+                                  help="An hwnn model (mlp, lenet5) or an ONNX file (.onnx)."),
         device: str = typer.Option("tpu-v1", "--device", help="Preset for --model: tpu-v1."),
         input_shape: str = typer.Option("1,28,28", "--input-shape", help="C,H,W of one input."),
         batch: int = typer.Option(1, "--batch", help="Inputs per run (multiplies M)."),
+        formats: str = typer.Option(
+            "fp32", "--formats",
+            help="ONNX models: operand formats, one (int8) or weights,activations (binary,int8)."),
         convention: str = typer.Option(
             None, "--convention",
             help="scalesim (identical reports, quirks included) or hwnn (physical values)."),
@@ -170,7 +206,7 @@ def register(app: typer.Typer) -> None:
 
             res = run_simulate(topology, config, outdir, gemm, model, device, input_shape,
                                batch=batch, convention=convention, on_layer=on_layer,
-                               traces=traces)
+                               traces=traces, formats=formats)
         if as_json:
             emit_json(res)
             return
