@@ -8,7 +8,7 @@ SCALESIM_VENV ?= .venv-scalesim
 SCALESIM_STAMP := $(SCALESIM_VENV)/.installed
 BUILD_INPUTS := pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.hpp)
 
-.PHONY: run test install lint sanitize bench clean scalesim
+.PHONY: run test install lint sanitize bench clean scalesim zigzag rivals
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -27,6 +27,22 @@ $(SCALESIM_STAMP):
 
 scalesim: $(SCALESIM_STAMP)
 
+# ZigZag 3.9.1 (the design-space explorer researchers compare with) in its own venv:
+# benchmarks/bench_zigzag.py and tests/hw/test_zigzag_rival.py run it beside hwnn.
+# Its wheel imports six without declaring it.
+ZIGZAG_VENV ?= .venv-zigzag
+ZIGZAG_STAMP := $(ZIGZAG_VENV)/.installed
+
+$(ZIGZAG_STAMP):
+	python3 -m venv $(ZIGZAG_VENV)
+	$(ZIGZAG_VENV)/bin/pip install --quiet zigzag-dse==3.9.1 six
+	touch $@
+
+zigzag: $(ZIGZAG_STAMP)
+
+# Every rival tool the benchmarks measure hwnn against.
+rivals: install scalesim zigzag
+
 run: install
 	$(VENV)/bin/hwnn study
 
@@ -37,7 +53,7 @@ lint: install
 sanitize:
 	bash scripts/sanitize.sh
 
-test: install lint scalesim sanitize
+test: install lint scalesim zigzag sanitize
 	$(VENV)/bin/python -m pytest
 
 clean:
