@@ -8,7 +8,7 @@ SCALESIM_VENV ?= .venv-scalesim
 SCALESIM_STAMP := $(SCALESIM_VENV)/.installed
 BUILD_INPUTS := pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.hpp)
 
-.PHONY: run test install lint sanitize bench clean scalesim zigzag rivals
+.PHONY: run test install lint sanitize bench clean scalesim zigzag larq rivals
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -40,8 +40,22 @@ $(ZIGZAG_STAMP):
 
 zigzag: $(ZIGZAG_STAMP)
 
+# Larq 0.14 and Larq Compute Engine 0.16 (with the TensorFlow its converter was built
+# for) in their own venv: benchmarks/bench_lce.py and bench_larq.py, and
+# tests/deploy/test_lce_rival.py, run them beside hwnn. LCE ships cp311 wheels.
+LARQ_VENV ?= .venv-larq
+LARQ_STAMP := $(LARQ_VENV)/.installed
+
+$(LARQ_STAMP):
+	python3.11 -m venv $(LARQ_VENV)
+	$(LARQ_VENV)/bin/pip install --quiet tensorflow-cpu==2.16.2 tf-keras==2.16.0 larq==0.14.0 \
+		larq-compute-engine==0.16.0
+	touch $@
+
+larq: $(LARQ_STAMP)
+
 # Every rival tool the benchmarks measure hwnn against.
-rivals: install scalesim zigzag
+rivals: install scalesim zigzag larq
 
 run: install
 	$(VENV)/bin/hwnn study
@@ -53,7 +67,7 @@ lint: install
 sanitize:
 	bash scripts/sanitize.sh
 
-test: install lint scalesim zigzag sanitize
+test: install lint scalesim zigzag larq sanitize
 	$(VENV)/bin/python -m pytest
 
 clean:
