@@ -152,7 +152,10 @@ _METHODS = [
         binary.BWNWeight, binary.xnor_input_scale, "Rastegari et al., XNOR-Net, ECCV 2016",
         _plain(binary.BWNWeight),
         lambda first: fixed_point.FixedPointAct(8) if first else binary.XNORAct(),
-        finetune_epochs=15, lr=3e-3, batch_norm="hidden", binary_act=True, deck_loss_pct=11.0,
+        # lr 1e-2 (as BNN): on LeNet-5/MNIST, fine-tuning seeds 0-2 reach 97.30% +- 0.25
+        # points; at 3e-3, 96.18% with a 1.55-point spread (K's per-pixel scale makes the
+        # slower schedule stall in some seeds); 1e-3: 95.25%; 3e-2: 96.90%.
+        finetune_epochs=15, lr=1e-2, batch_norm="hidden", binary_act=True, deck_loss_pct=11.0,
     ),
     Method(
         "lognet", "LogNet", "Non-Linear", 4, 5, 4, False,
