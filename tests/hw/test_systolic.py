@@ -226,6 +226,29 @@ def test_user_mode_fetches_a_resident_operand_once(df):
     assert small.total_cycles >= r.total_cycles
 
 
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
+def test_user_mode_charges_each_tile_its_new_ifmap_words(df):
+    """Each fold's first ifmap tile loads exactly its addresses not loaded before
+    (brute force: the set of im2col addresses of every tile so far)."""
+    from hwnn.hw.systolic_folds import Operands
+    from hwnn.hw.systolic_user import _new_ifmap_words, _tile_ifmap_index, _tile_keys
+
+    g = scalesim_layer("c", 13, 11, 3, 3, 5, 7, 2).geom
+    plan = FoldPlan(df, 4, 3, g.m, g.k, g.n)
+    ops = Operands(g, (0, 10_000_000, 20_000_000))
+    seen, loaded, keys = np.zeros(g.ifmap_elems, dtype=bool), set(), set()
+    for _, fr, fc in plan.fold_order():
+        key = _tile_keys(plan, fr, fc)["ifmap"]
+        if key in keys:
+            continue
+        keys.add(key)
+        ms, ks = _tile_ifmap_index(plan, fr, fc)
+        tile = set(ops.ifmap(ms[:, None], ks[None, :]).ravel().tolist()) - {-1}
+        assert _new_ifmap_words(plan, ops, fr, fc, seen) == len(tile - loaded)
+        loaded |= tile
+    assert len(loaded) == ops.distinct("ifmap") == int(seen.sum())
+
+
 def _estimator_state(rd):
     return rd.epoch_end_rows, rd.count, rd.elems, rd.epoch_start, rd.first_row, rd.last_row
 

@@ -12,10 +12,10 @@ ifmap tile and one filter tile and produces one ofmap tile:
 Rules (each the simplest physical one):
 
 * An operand whose distinct words fit in half its SRAM is fetched once and stays: each
-  tile, at its first use, loads the words of it not yet on chip, so the operand's DRAM
-  reads total its distinct words (a convolution's im2col tiles overlap; the words a tile
-  adds are taken as its im2col entries up to the operand's distinct words not yet
-  fetched). Otherwise a tile is fetched whenever it differs from the previous fold's
+  tile, at its first use, loads exactly its addresses not yet on chip, so the operand's
+  DRAM reads total its distinct words and each fold waits only for what it adds
+  (a convolution's im2col tiles overlap; their addresses are counted against a mask of
+  the input). Otherwise a tile is fetched whenever it differs from the previous fold's
   tile, its words its im2col entries capped at the operand's distinct words (an upper
   bound for overlapping convolution windows).
 * Double buffering: the tile for fold i+1 loads while fold i computes (into the other
@@ -35,6 +35,8 @@ exceed a single-channel timeline's. hwnn charges each waiting cycle once.
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from hwnn.hw.systolic_folds import FoldPlan, Operands
 from hwnn.hw.systolic_memory import MemoryReport
@@ -59,6 +61,28 @@ def _tile_words(plan: FoldPlan, ops: Operands, which: str, fr: int, fc: int) -> 
     return min(words, ops.distinct(which))
 
 
+def _tile_ifmap_index(plan: FoldPlan, fr: int, fc: int) -> tuple[np.ndarray, np.ndarray]:
+    """The im2col rows (m) and columns (k) of one fold's ifmap tile."""
+    ru, cu = plan.used(fr, fc)
+    r, c = plan.rows, plan.cols
+    if plan.dataflow == "ws":
+        return np.arange(plan.m), np.arange(fr * r, fr * r + ru)
+    if plan.dataflow == "os":
+        return np.arange(fr * r, fr * r + ru), np.arange(plan.k)
+    return np.arange(fc * c, fc * c + cu), np.arange(fr * r, fr * r + ru)
+
+
+def _new_ifmap_words(plan: FoldPlan, ops: Operands, fr: int, fc: int,
+                     seen: np.ndarray) -> int:
+    """Addresses of a fold's ifmap tile not yet on chip; marks them as on chip."""
+    ms, ks = _tile_ifmap_index(plan, fr, fc)
+    addr = ops.ifmap(ms[:, None], ks[None, :]).ravel()
+    addr = addr[addr >= 0] - ops.if_off
+    new = np.unique(addr[~seen[addr]])
+    seen[new] = True
+    return int(new.size)
+
+
 def _outputs_after(plan: FoldPlan, fr: int, fc: int) -> int:
     ru, cu = plan.used(fr, fc)
     if plan.dataflow == "os":
@@ -75,6 +99,9 @@ def user_memory(plan: FoldPlan, ops: Operands, cfg) -> MemoryReport:
     resident = {k: ops.distinct(k) <= halves[k] for k in halves}
     loaded_once: dict[str, set] = {"ifmap": set(), "filter": set()}
     on_chip = {"ifmap": 0, "filter": 0}  # distinct words of a resident operand fetched so far
+    # im2col tiles of a convolution overlap: count a resident ifmap's words exactly
+    seen = (np.zeros(ops.g.ifmap_elems, dtype=bool)
+            if resident["ifmap"] and not ops.im2col_unique else None)
     last_key: dict[str, tuple | None] = {"ifmap": None, "filter": None}
     folds = list(plan.fold_order())
     L = plan.fold_cycles
@@ -101,7 +128,10 @@ def user_memory(plan: FoldPlan, ops: Operands, cfg) -> MemoryReport:
                 if key in loaded_once[name]:
                     continue
                 loaded_once[name].add(key)
-                words = min(words, ops.distinct(name) - on_chip[name])
+                if name == "ifmap" and seen is not None:
+                    words = _new_ifmap_words(plan, ops, fr, fc, seen)
+                else:  # tiles of distinct words: the cap only guards the arithmetic
+                    words = min(words, ops.distinct(name) - on_chip[name])
                 on_chip[name] += words
             elif key == last_key[name]:
                 continue
