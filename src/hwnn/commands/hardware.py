@@ -139,6 +139,7 @@ def _onnx_workload(path: str, method: str, batch: int) -> Workload:
     from hwnn.formats import parse
     from hwnn.hw.onnx_workload import read_onnx
 
+    method = method.lower()
     if method not in ONNX_METHODS:
         raise ConfigError(f"--method {method!r} needs a trained model; an ONNX file takes "
                           f"{', '.join(ONNX_METHODS)} (use --model mlp|lenet5 for the others)")

@@ -92,6 +92,10 @@ def run_simulate(
 
     if (topology is None) == (model is None):
         raise ConfigError("give either --topology (with --config) or --model (with --device)")
+    source_path = topology if topology is not None else model
+    if formats.strip().lower() != "fp32" and not _is_onnx(source_path):
+        raise ConfigError("--formats applies to ONNX models (.onnx); SCALE-Sim topologies and "
+                          "hwnn's own models carry their formats")
     if traces and outdir is None:
         raise ConfigError("--traces needs --outdir: the trace CSVs go into OUTDIR/layer<i>/")
     if topology is not None:
