@@ -171,7 +171,8 @@ def lce_ops(flatbuffer: bytes) -> list[str]:
 
 
 def time_call(fn, min_time_s: float = 0.2, min_repeats: int = 5) -> float:
-    """Median seconds per call after one warm-up call (hwnn.throughput.time_call's rule)."""
+    """Median seconds per call after one warm-up call: hwnn.throughput.time_call's rule,
+    copied because this file runs in the Larq venv, which has neither hwnn nor torch."""
     fn()
     times: list[float] = []
     spent = 0.0
