@@ -4,10 +4,9 @@ Minimises cross-entropy with Adam (Kingma & Ba 2015) or SGD with momentum 0.9. T
 fixes initialisation (``models.build``) and the order of mini-batches (a private
 ``torch.Generator``), so two runs with one seed give the same weights on the CPU (a GPU's
 kernels may sum in another order from run to run). Wall time of the training loop is the
-deck's "training time"
-metric. ``TrainConfig.device`` trains on a CUDA GPU ("cuda", or "auto" when torch sees
-one); the model comes back to the CPU when training ends, where hwnn quantizes, deploys and
-measures it.
+deck's "training time" metric. ``TrainConfig.device`` trains on a CUDA GPU ("cuda", or
+"auto" when torch sees one); the model comes back to the CPU when training ends, where hwnn
+quantizes, deploys and measures it.
 """
 
 from __future__ import annotations

@@ -165,7 +165,9 @@ def workload_for(
     """
     if batch < 1:
         raise ConfigError(f"--batch must be at least 1, got {batch}")
-    if str(model).lower().endswith(".onnx"):
+    from hwnn.hw.onnx_workload import is_onnx
+
+    if is_onnx(model):
         return _onnx_workload(model, method, batch), "hwnn.hw.onnx_workload.read_onnx"
     _check_method(method)
     net, shape, ds = _trained_model(model, data, data_dir, epochs, seed, show_progress)

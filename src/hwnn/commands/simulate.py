@@ -86,6 +86,7 @@ def run_simulate(
     ``topology`` or ``model`` path ending in ``.onnx`` is read by ``hwnn.hw.onnx_workload``
     with ``formats`` ("int8", or weights and activations as "binary,int8") and ``batch``.
     """
+    from hwnn.hw.onnx_workload import is_onnx
     from hwnn.hw.presets_tpu import PRESETS
     from hwnn.hw.scalesim_io import read_config, read_topology, write_reports
     from hwnn.hw.systolic import simulate
@@ -93,7 +94,7 @@ def run_simulate(
     if (topology is None) == (model is None):
         raise ConfigError("give either --topology (with --config) or --model (with --device)")
     source_path = topology if topology is not None else model
-    if formats.strip().lower() != "fp32" and not _is_onnx(source_path):
+    if formats.strip().lower() != "fp32" and not is_onnx(source_path):
         raise ConfigError("--formats applies to ONNX models (.onnx); SCALE-Sim topologies and "
                           "hwnn's own models carry their formats")
     if traces and outdir is None:
@@ -102,14 +103,14 @@ def run_simulate(
         if config is None:
             raise ConfigError("--topology needs --config: a SCALE-Sim .cfg file")
         cfg = read_config(config)
-        specs = (_onnx_specs(topology, formats, batch) if _is_onnx(topology)
+        specs = (_onnx_specs(topology, formats, batch) if is_onnx(topology)
                  else read_topology(topology, gemm))
         conv = convention or "scalesim"
         source, dev = str(topology), str(config)
     else:
         if device not in PRESETS:
             raise ConfigError(f"device {device!r} unknown; choose one of {sorted(PRESETS)}")
-        specs = (_onnx_specs(model, formats, batch) if _is_onnx(model)
+        specs = (_onnx_specs(model, formats, batch) if is_onnx(model)
                  else _model_specs(model, input_shape, classes, batch))
         cfg = PRESETS[device].array_config()
         conv = convention or "hwnn"
@@ -141,10 +142,6 @@ def run_simulate(
         total_macs=sum(x.macs for x in layers), latency_s=sum(x.latency_s for x in layers),
         energy_pj=sum(x.energy_pj for x in layers), report_files=files,
         trace_files=trace_files)
-
-
-def _is_onnx(path) -> bool:
-    return str(path).lower().endswith(".onnx")
 
 
 def _onnx_specs(path, formats: str, batch: int) -> list:

@@ -107,8 +107,9 @@ def build(
         # Another tool failing on this model (an operator it cannot export or quantize) is
         # a finding to report, not a reason to lose hwnn's own measurements.
         try:
-            if name in ("torch-ao-int8", "torch-cuda-fp32"):
-                built.append(_torch_ao(model) if name == "torch-ao-int8" else _torch_cuda(model))
+            torch_rival = {"torch-ao-int8": _torch_ao, "torch-cuda-fp32": _torch_cuda}.get(name)
+            if torch_rival is not None:
+                built.append(torch_rival(model))
                 continue
             if onnx_fp32 is None:
                 onnx_fp32 = _export_onnx(model, calibration[:1])

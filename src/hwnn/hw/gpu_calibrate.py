@@ -72,9 +72,12 @@ def check_device(device: str) -> str:
     return device
 
 
-def _check(repeats: int, dtype: str = "fp32") -> None:
+def _check_repeats(repeats: int) -> None:
     if repeats < 1:
         raise ConfigError(f"repeats must be at least 1, got {repeats}")
+
+
+def _check_dtype(dtype: str) -> None:
     if dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not measured: choose one of {', '.join(DTYPES)}")
 
@@ -90,7 +93,7 @@ def time_s(fn: Callable[[], object], device: str, repeats: int) -> float:
     (cuBLAS chooses its kernels and the caching allocator fills on the first call)."""
     from hwnn.throughput import time_call
 
-    _check(repeats)
+    _check_repeats(repeats)
     sync = _syncing(device)
 
     def call() -> None:
@@ -118,7 +121,8 @@ def peak_flops(device: str, dtype: str, n: int, repeats: int) -> float:
     """Median ``2 n^3 / t`` of an ``n x n`` product in ``dtype`` ("fp32" or "bf16")."""
     import torch
 
-    _check(repeats, dtype)
+    _check_repeats(repeats)
+    _check_dtype(dtype)
     dt = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
     g = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(n, n, device=device, dtype=dt, generator=g)
@@ -273,7 +277,7 @@ def speech_net(device: str, dtype: str = "fp32", shape: Sequence[int] = gpu.SPEE
 
     if len(shape) < 2 or min(shape) < 1:
         raise ConfigError(f"a network shape needs 2 or more positive widths, got {tuple(shape)}")
-    _check(1, dtype)
+    _check_dtype(dtype)
     with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's stream untouched
         torch.manual_seed(0)
         layers: list[nn.Module] = []
@@ -298,7 +302,8 @@ def speech_batching(
 
     if not batches or min(batches) < 1 or frames < 1:
         raise ConfigError("speech_batching needs batch sizes >= 1 and frames >= 1")
-    _check(repeats, dtype)
+    _check_repeats(repeats)
+    _check_dtype(dtype)
     check_device(device)
     net = speech_net(device, dtype, shape)
     out = {}

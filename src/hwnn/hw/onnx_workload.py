@@ -32,6 +32,11 @@ _UNMAPPED = ("ConvTranspose", "QLinearConv", "ConvInteger", "MatMulInteger", "QL
              "Einsum", "DeformConv")
 
 
+def is_onnx(path) -> bool:
+    """Whether a model or topology argument names an ONNX file (by its suffix)."""
+    return str(path).lower().endswith(".onnx")
+
+
 def read_onnx(path: str | Path, weight: Format = FP32, act: Format = FP32,
               out: Format | None = None, batch: int = 1) -> Workload:
     """The MAC-carrying nodes of the ONNX model at ``path``; ``batch`` multiplies the

@@ -98,7 +98,6 @@ def user_memory(plan: FoldPlan, ops: Operands, cfg) -> MemoryReport:
     halves = {"ifmap": cfg.ifmap_sram_kb * 1024 // 2, "filter": cfg.filter_sram_kb * 1024 // 2}
     resident = {k: ops.distinct(k) <= halves[k] for k in halves}
     loaded_once: dict[str, set] = {"ifmap": set(), "filter": set()}
-    on_chip = {"ifmap": 0, "filter": 0}  # distinct words of a resident operand fetched so far
     # im2col tiles of a convolution overlap: count a resident ifmap's words exactly
     seen = (np.zeros(ops.g.ifmap_elems, dtype=bool)
             if resident["ifmap"] and not ops.im2col_unique else None)
@@ -123,19 +122,18 @@ def user_memory(plan: FoldPlan, ops: Operands, cfg) -> MemoryReport:
         _, fr, fc = folds[i]
         ready = at
         for name, key in _tile_keys(plan, fr, fc).items():
-            words = _tile_words(plan, ops, name, fr, fc)
             if resident[name]:
                 if key in loaded_once[name]:
                     continue
                 loaded_once[name].add(key)
-                if name == "ifmap" and seen is not None:
-                    words = _new_ifmap_words(plan, ops, fr, fc, seen)
-                else:  # tiles of distinct words: the cap only guards the arithmetic
-                    words = min(words, ops.distinct(name) - on_chip[name])
-                on_chip[name] += words
             elif key == last_key[name]:
                 continue
             last_key[name] = key
+            # Tiles of different keys hold different words, except a convolution's
+            # overlapping im2col tiles, whose resident ifmap counts only what is new.
+            words = (_new_ifmap_words(plan, ops, fr, fc, seen)
+                     if name == "ifmap" and seen is not None
+                     else _tile_words(plan, ops, name, fr, fc))
             ready = max(ready, transfer(name, words, at))
         return ready
 
